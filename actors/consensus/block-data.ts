@@ -1,0 +1,36 @@
+/**
+ * What a block entry in the raft log carries. Besides the raw signed transactions it records each tx's
+ * hash, sender and nonce, as the admitting gateway recovered them, so every consensus actor can track
+ * nonces and de-duplicate without recovering signatures (the executor recovers senders itself).
+ */
+import { z } from 'zod';
+import { Address, Hash32, HexBytes, HexQuantity } from '../../lib/hex.js';
+import type { CommittedBlock } from './messages.js';
+import type { Entry } from './raft/messages.js';
+
+export const LoggedTx = z.object({ raw: HexBytes, hash: Hash32, from: Address, nonce: HexQuantity, gasLimit: HexQuantity });
+export type LoggedTx = z.infer<typeof LoggedTx>;
+
+export const LoggedBlock = z.object({
+  height: z.number().int().positive(),
+  timestamp: z.number().int().nonnegative(),
+  proposer: z.string(),
+  transactions: z.array(LoggedTx),
+});
+export type LoggedBlock = z.infer<typeof LoggedBlock>;
+
+/** The block an entry carries, or null for a no-op. Entries come from our own validated log. */
+export function blockOf(entry: Entry): LoggedBlock | null {
+  return entry.data.kind === 'block' ? (entry.data.block as LoggedBlock) : null;
+}
+
+export function toCommittedBlock(entry: Entry, block: LoggedBlock): CommittedBlock {
+  return {
+    height: block.height,
+    timestamp: block.timestamp,
+    proposer: block.proposer,
+    raftTerm: entry.term,
+    raftIndex: entry.index,
+    transactions: block.transactions.map((t) => t.raw),
+  };
+}

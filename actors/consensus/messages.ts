@@ -1,0 +1,66 @@
+/**
+ * Messages of the consensus actor that other actors use. (Raft's own peer messages are internal to
+ * actors/consensus and travel only between consensus actors.)
+ */
+import { z } from 'zod';
+import { Address, Hash32, HexBytes, HexQuantity } from '../../lib/hex.js';
+
+/** A block as consensus orders it: which signed transactions, in which order, at which height. */
+export const CommittedBlock = z.object({
+  height: z.number().int().positive(),
+  /** Unix seconds chosen by the minting leader; the executor keeps timestamps non-decreasing. */
+  timestamp: z.number().int().nonnegative(),
+  proposer: z.string(),
+  raftTerm: z.number().int().nonnegative(),
+  raftIndex: z.number().int().positive(),
+  /** Raw signed transactions (RLP / typed envelope), hex. */
+  transactions: z.array(HexBytes),
+});
+export type CommittedBlock = z.infer<typeof CommittedBlock>;
+
+/** gateway → consensus: transactions the gateway has checked (signature, chain id, gas price, nonce). */
+export const SubmitTransactions = z.object({
+  transactions: z
+    .array(
+      z.object({
+        raw: HexBytes,
+        hash: Hash32,
+        from: Address,
+        nonce: HexQuantity,
+        /** Gas limit of the tx, so the minter can respect the block gas limit without decoding. */
+        gasLimit: HexQuantity.optional(),
+        /** The sender's nonce in state when the gateway admitted the tx: a floor for the pool's nonce tracking. */
+        accountNonce: HexQuantity.optional(),
+      }),
+    )
+    .min(1)
+    .max(1000),
+});
+export type SubmitTransactions = z.infer<typeof SubmitTransactions>;
+export type SubmittedTransaction = SubmitTransactions['transactions'][number];
+export const SubmitResult = z.object({
+  accepted: z.array(Hash32),
+  /** Transactions the pool refused, with why (nonce already used, pool full...). */
+  rejected: z.array(z.object({ hash: Hash32, reason: z.string() })).default([]),
+});
+
+/** executor → consensus: committed blocks from a height on (catch-up after a restart or a missed event). */
+export const CommittedRangeRequest = z.object({ fromHeight: z.number().int().positive(), max: z.number().int().positive().max(500) });
+export const CommittedRangeReply = z.object({ blocks: z.array(CommittedBlock) });
+
+/** gateway → consensus: the next nonce the pool expects from an address (null when the pool holds none). */
+export const PoolNonceRequest = z.object({ address: Address });
+export const PoolNonceReply = z.object({ nextNonce: HexQuantity.nullable() });
+
+export const RaftRole = z.enum(['leader', 'follower', 'candidate']);
+export const ConsensusStatus = z.object({
+  participant: z.string(),
+  role: RaftRole,
+  term: z.number().int(),
+  leader: z.string().nullable(),
+  commitIndex: z.number().int(),
+  committedHeight: z.number().int(),
+  poolSize: z.number().int(),
+  cluster: z.array(z.object({ participant: z.string(), role: z.enum(['verifier', 'minter']), isLeader: z.boolean() })),
+});
+export type ConsensusStatus = z.infer<typeof ConsensusStatus>;

@@ -1,0 +1,63 @@
+/**
+ * Consensus traffic between validators is signed with the sender's Ed25519 validator key and checked on
+ * receipt against the network description, so a forged message is refused even if the broker were
+ * compromised (the broker already lets only validator X publish on subjects ending in X).
+ */
+import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { z } from 'zod';
+import { RaftMessage } from './raft/messages.js';
+import { SubmitTransactions } from './messages.js';
+import { CodedError, ErrorCode } from '../../lib/errors.js';
+import type { NetworkDescription } from '../../lib/network/description.js';
+
+export const PeerEnvelope = z.object({ body: z.string().max(16 * 1024 * 1024), sig: z.string().regex(/^[0-9a-f]{128}$/) });
+export type PeerEnvelope = z.infer<typeof PeerEnvelope>;
+
+export const PeerBody = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('raft'), message: RaftMessage }),
+  /** A follower hands the txs its gateway admitted to the leader. */
+  z.object({ kind: z.literal('forward'), from: z.string(), transactions: SubmitTransactions.shape.transactions }),
+]);
+export type PeerBody = z.infer<typeof PeerBody>;
+
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+export function validatorPublicKey(rawHex: string): KeyObject {
+  return createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, Buffer.from(rawHex, 'hex')]), format: 'der', type: 'spki' });
+}
+
+export function validatorPrivateKey(pkcs8Hex: string): KeyObject {
+  return createPrivateKey({ key: Buffer.from(pkcs8Hex, 'hex'), format: 'der', type: 'pkcs8' });
+}
+
+export class PeerSigner {
+  private readonly keys = new Map<string, KeyObject>();
+  constructor(
+    network: NetworkDescription,
+    private readonly self: string,
+    private readonly privateKey: KeyObject,
+  ) {
+    for (const p of network.participants) this.keys.set(p.id, validatorPublicKey(p.validatorKey));
+  }
+
+  seal(body: PeerBody): PeerEnvelope {
+    const text = JSON.stringify(body);
+    return { body: text, sig: sign(null, Buffer.from(text), this.privateKey).toString('hex') };
+  }
+
+  /** Check the signature of `sender` (taken from the subject) and that the body claims the same sender. */
+  open(sender: string, envelope: PeerEnvelope): PeerBody {
+    const key = this.keys.get(sender);
+    if (!key) throw new CodedError(ErrorCode.Rejected, `unknown validator ${sender}`);
+    if (!verify(null, Buffer.from(envelope.body), key, Buffer.from(envelope.sig, 'hex'))) {
+      throw new CodedError(ErrorCode.Rejected, `bad signature on a message from ${sender}`);
+    }
+    const parsed = PeerBody.safeParse(JSON.parse(envelope.body));
+    if (!parsed.success) throw new CodedError(ErrorCode.InvalidInput, `malformed consensus message from ${sender}`);
+    const body = parsed.data;
+    const claimed = body.kind === 'raft' ? body.message.from : body.from;
+    if (claimed !== sender) throw new CodedError(ErrorCode.Rejected, `${sender} sent a message claiming to be from ${claimed}`);
+    if (body.kind === 'raft' && body.message.to !== this.self) throw new CodedError(ErrorCode.Rejected, 'message not addressed to us');
+    return body;
+  }
+}

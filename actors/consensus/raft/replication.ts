@@ -1,0 +1,139 @@
+/**
+ * Log replication (Raft §5.3): the leader's AppendEntries, the follower's log check and repair, and the
+ * leader's bookkeeping of what each follower holds, which decides commitment (§5.4.2).
+ *
+ * Flow control is one request in flight per follower: a response (or the next heartbeat, if it was lost)
+ * triggers the next batch of at most `maxEntriesPerAppend` entries. A follower far behind therefore catches up
+ * in one round trip per term of divergence (the refusal hint skips whole terms) plus one per batch.
+ */
+import { lastIndexOf, lastIndexWithTermAtMost, sliceLog, termAt } from './log.js';
+import { indexHeldByMajority } from './quorum.js';
+import { becomeFollower } from './roles.js';
+import type { AppendEntries, AppendEntriesResponse } from './messages.js';
+import type { Entry, EntryData } from './types.js';
+import { appendEntries, commitUpTo, send, truncateFrom, type Transition } from './transition.js';
+
+/** Sends `peer` the entries from its nextIndex on (possibly none: then it is a heartbeat). */
+export function sendAppend(t: Transition, peer: string): void {
+  const { s } = t;
+  const progress = s.progress.get(peer);
+  if (progress === undefined) return;
+  const prevLogIndex = progress.nextIndex - 1;
+  const prevLogTerm = termAt(s.log, prevLogIndex);
+  if (prevLogTerm === undefined) {
+    throw new RangeError(`nextIndex ${progress.nextIndex} of ${peer} is past the leader's log`);
+  }
+  send(t, {
+    type: 'AppendEntries',
+    from: s.config.id,
+    to: peer,
+    term: s.term,
+    prevLogIndex,
+    prevLogTerm,
+    entries: sliceLog(s.log, progress.nextIndex, prevLogIndex + s.config.maxEntriesPerAppend),
+    leaderCommit: s.commitIndex,
+  });
+  s.progress.set(peer, { ...progress, awaitingResponse: true });
+}
+
+/** Heartbeats go to every follower; new entries only to those not already waiting on an answer. */
+export function broadcastAppend(t: Transition, scope: 'all' | 'idle'): void {
+  for (const [peer, progress] of t.s.progress) {
+    if (scope === 'all' || !progress.awaitingResponse) sendAppend(t, peer);
+  }
+}
+
+/** Appends a new entry of the current term to the leader's log and starts replicating it. */
+export function appendAsLeader(t: Transition, data: EntryData): Entry {
+  const { s } = t;
+  const entry: Entry = { term: s.term, index: lastIndexOf(s.log) + 1, data };
+  appendEntries(t, [entry]);
+  // A cluster of one commits on its own say-so; the shell persists before it applies, so this is durable.
+  advanceLeaderCommit(t);
+  broadcastAppend(t, 'idle');
+  return entry;
+}
+
+/**
+ * Commits the highest index a majority holds, but only if it is of the current term: an entry of an earlier
+ * term may sit on a majority and still be overwritten (Raft §5.4.2, figure 8). Committing it makes every
+ * earlier entry committed too.
+ */
+export function advanceLeaderCommit(t: Transition): boolean {
+  const { s } = t;
+  const matchIndexes = [lastIndexOf(s.log)];
+  for (const progress of s.progress.values()) matchIndexes.push(progress.matchIndex);
+  const candidate = indexHeldByMajority(matchIndexes);
+  if (candidate <= s.commitIndex || termAt(s.log, candidate) !== s.term) return false;
+  commitUpTo(t, candidate);
+  return true;
+}
+
+/** Follower side: check that the logs agree at prevLogIndex, repair the tail, learn the commit index. */
+export function handleAppendEntries(t: Transition, m: AppendEntries): void {
+  const { s } = t;
+  if (s.role === 'leader') return; // two leaders in one term cannot happen; refuse to make it worse
+  if (s.role !== 'follower') becomeFollower(s, m.term, m.from);
+  s.leaderId = m.from;
+  s.electionElapsed = 0;
+
+  const reply = { type: 'AppendEntriesResponse', from: s.config.id, to: m.from, term: s.term } as const;
+  if (termAt(s.log, m.prevLogIndex) !== m.prevLogTerm) {
+    const hintIndex = lastIndexWithTermAtMost(s.log, Math.min(m.prevLogIndex, lastIndexOf(s.log)), m.prevLogTerm);
+    send(t, {
+      ...reply,
+      success: false,
+      matchIndex: 0,
+      reject: { prevLogIndex: m.prevLogIndex, hintIndex, hintTerm: termAt(s.log, hintIndex) ?? 0 },
+    });
+    return;
+  }
+
+  // Log matching: entries we hold with the same index and term are the leader's; the first that differs
+  // starts a tail the leader never had, which goes along with everything after it.
+  let firstNew = m.entries.length;
+  for (let i = 0; i < m.entries.length; i++) {
+    const entry = m.entries[i];
+    const localTerm = termAt(s.log, entry.index);
+    if (localTerm === entry.term) continue;
+    if (localTerm !== undefined) truncateFrom(t, entry.index);
+    firstNew = i;
+    break;
+  }
+  appendEntries(t, m.entries.slice(firstNew));
+
+  // Only what this message proved to match may be committed: entries past it could be a stale tail.
+  const matchIndex = m.prevLogIndex + m.entries.length;
+  commitUpTo(t, Math.min(m.leaderCommit, matchIndex));
+  send(t, { ...reply, success: true, matchIndex });
+}
+
+/** Leader side: record what the follower holds, commit what a majority holds, send what it lacks. */
+export function handleAppendEntriesResponse(t: Transition, m: AppendEntriesResponse): void {
+  const { s } = t;
+  if (s.role !== 'leader') return;
+  const progress = s.progress.get(m.from);
+  if (progress === undefined) return;
+  const heard = { ...progress, awaitingResponse: false, recentlyActive: true };
+
+  if (m.success) {
+    const matchIndex = Math.max(progress.matchIndex, Math.min(m.matchIndex, lastIndexOf(s.log)));
+    const nextIndex = Math.max(progress.nextIndex, matchIndex + 1);
+    s.progress.set(m.from, { ...heard, matchIndex, nextIndex });
+    if (advanceLeaderCommit(t)) broadcastAppend(t, 'idle'); // tell followers promptly; includes this one
+    else if (nextIndex <= lastIndexOf(s.log)) sendAppend(t, m.from);
+    return;
+  }
+
+  // A refusal answers the probe at prevLogIndex; one for an older probe (reordered, duplicated) says nothing new.
+  if (m.reject === undefined || m.reject.prevLogIndex !== progress.nextIndex - 1) {
+    s.progress.set(m.from, heard);
+    return;
+  }
+  const { prevLogIndex, hintIndex, hintTerm } = m.reject;
+  const probe = hintTerm > 0 ? lastIndexWithTermAtMost(s.log, hintIndex, hintTerm) : hintIndex;
+  // Never below what is known to match, always strictly below the refused probe: each refusal makes progress.
+  const nextIndex = Math.max(Math.min(prevLogIndex, probe + 1), progress.matchIndex + 1);
+  s.progress.set(m.from, { ...heard, nextIndex });
+  sendAppend(t, m.from);
+}

@@ -1,0 +1,47 @@
+/**
+ * The passage of time. Followers and candidates count towards an election; a leader counts towards its next
+ * heartbeat and towards the end of its check-quorum window.
+ */
+import { majorityOf } from './quorum.js';
+import { startPreVote } from './election.js';
+import { broadcastAppend } from './replication.js';
+import { becomeFollower } from './roles.js';
+import type { Transition } from './transition.js';
+
+export function tick(t: Transition): void {
+  if (t.s.role === 'leader') tickLeader(t);
+  else tickElection(t);
+}
+
+function tickElection(t: Transition): void {
+  t.s.electionElapsed += 1;
+  if (t.s.electionElapsed >= t.s.electionTimeout) startPreVote(t);
+}
+
+function tickLeader(t: Transition): void {
+  const { s } = t;
+  s.heartbeatElapsed += 1;
+  s.electionElapsed += 1;
+  if (s.electionElapsed >= s.config.electionTicksMin) {
+    s.electionElapsed = 0;
+    // Check quorum: a leader that a majority has not answered within an election timeout is probably cut
+    // off; the others may already have elected a successor. Stepping down stops it accepting proposals
+    // that could never commit.
+    if (!heardFromMajority(t)) {
+      becomeFollower(s, s.term, null);
+      return;
+    }
+    for (const [peer, progress] of s.progress) s.progress.set(peer, { ...progress, recentlyActive: false });
+  }
+  if (s.heartbeatElapsed >= s.config.heartbeatTicks) {
+    s.heartbeatElapsed = 0;
+    // Heartbeats carry the next batch too, so a lost AppendEntries or answer is retried here.
+    broadcastAppend(t, 'all');
+  }
+}
+
+function heardFromMajority(t: Transition): boolean {
+  let active = 1; // the leader itself
+  for (const progress of t.s.progress.values()) if (progress.recentlyActive) active++;
+  return active >= majorityOf(t.s.config.peers.length);
+}

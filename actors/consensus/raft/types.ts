@@ -1,0 +1,141 @@
+/**
+ * The shapes the Raft core takes and returns. The core is a pure function of (state, input): no clock (time
+ * is `tick` inputs), no randomness other than the seeded generator kept in the state, no I/O.
+ */
+import type { Entry, EntryData, HardState, RaftMessage } from './messages.js';
+import type { RaftLog } from './log.js';
+
+export type { Entry, EntryData, HardState, RaftMessage };
+
+export interface RaftConfig {
+  id: string;
+  /** All voting members, this node included. */
+  peers: string[];
+  /** Election timeouts are drawn uniformly from [electionTicksMin, electionTicksMax]. */
+  electionTicksMin: number;
+  electionTicksMax: number;
+  /** A leader sends AppendEntries to every follower this often; must be smaller than electionTicksMin. */
+  heartbeatTicks: number;
+  /** Seeds the generator of election timeouts (mixed with the node id so equal seeds still differ). */
+  seed: number;
+  /** Upper bound on entries per AppendEntries message; default 64. */
+  maxEntriesPerAppend?: number;
+}
+
+export interface ResolvedRaftConfig {
+  readonly id: string;
+  /** Sorted, without duplicates, including `id`. */
+  readonly peers: readonly string[];
+  readonly electionTicksMin: number;
+  readonly electionTicksMax: number;
+  readonly heartbeatTicks: number;
+  readonly seed: number;
+  readonly maxEntriesPerAppend: number;
+}
+
+/** What a node restarts from: exactly what the shell stored from `output.persist`, plus an optional hint. */
+export interface PersistedRaft {
+  hardState: HardState;
+  /** The whole log, contiguous from index 1. */
+  entries: readonly Entry[];
+  /**
+   * The highest index the shell knows was committed (it stores this after applying `committed`). Entries up
+   * to it are not emitted again as `committed` after the restart.
+   */
+  commitIndex?: number;
+}
+
+/** The roles a caller sees; a pre-candidate (polling before an election) is reported as a candidate. */
+export type RaftRole = 'follower' | 'candidate' | 'leader';
+export type InternalRole = RaftRole | 'precandidate';
+
+/** What a leader knows about one follower's log. */
+export interface PeerProgress {
+  /** The next index to send. */
+  readonly nextIndex: number;
+  /** The highest index known to match the leader's log. */
+  readonly matchIndex: number;
+  /** An AppendEntries went out and no answer came back yet: wait for it (or the next heartbeat). */
+  readonly awaitingResponse: boolean;
+  /** Heard from within the current check-quorum window. */
+  readonly recentlyActive: boolean;
+}
+
+/**
+ * A node's whole state. Treat it as immutable: `step` returns a new state and leaves its argument usable.
+ * The log is a view over a shared array that `step` only ever appends to beyond every existing view's end,
+ * so both the old and the new state stay valid at O(1) amortized cost per entry (see log.ts).
+ */
+export interface RaftState {
+  readonly config: ResolvedRaftConfig;
+  readonly role: InternalRole;
+  readonly term: number;
+  readonly votedFor: string | null;
+  /** The leader of `term` when known (this node itself when it leads). */
+  readonly leaderId: string | null;
+  readonly log: RaftLog;
+  readonly commitIndex: number;
+  /**
+   * Followers and candidates: ticks since the last sign of a leader (or the start of a campaign).
+   * Leader: ticks into the current check-quorum window.
+   */
+  readonly electionElapsed: number;
+  readonly electionTimeout: number;
+  readonly heartbeatElapsed: number;
+  /** Candidates and pre-candidates: answers received this campaign, voter → granted. */
+  readonly votes: ReadonlyMap<string, boolean>;
+  /** Leader only: one entry per other peer. */
+  readonly progress: ReadonlyMap<string, PeerProgress>;
+  /** The state of the seeded generator (see rng.ts). */
+  readonly rng: number;
+}
+
+export type RaftInput =
+  | { type: 'tick' }
+  | { type: 'message'; message: RaftMessage }
+  | { type: 'propose'; data: EntryData };
+
+export interface PersistInstructions {
+  /** Present when term or vote changed. */
+  hardState?: HardState;
+  /** Delete stored entries with index >= truncateFrom before appending `entries`. */
+  truncateFrom?: number;
+  /** Append after the truncation, in order. */
+  entries: Entry[];
+}
+
+export interface ProposalResult {
+  accepted: boolean;
+  /** The log index the proposal got; it is committed when an entry with this index and term is emitted. */
+  index?: number;
+  term?: number;
+  reason?: string;
+}
+
+/**
+ * The effects of one step, to be carried out in this order: persist durably, then send `messages`, then apply
+ * `committed`. Persisting first is what makes votes and acknowledgements sent in `messages` truthful.
+ */
+export interface RaftOutput {
+  persist: PersistInstructions;
+  messages: RaftMessage[];
+  /** Newly committed entries, in index order, each emitted once per node lifetime. */
+  committed: Entry[];
+  /** Present exactly when the input was a proposal. */
+  proposal?: ProposalResult;
+}
+
+export interface StepResult {
+  state: RaftState;
+  output: RaftOutput;
+}
+
+export interface PeerStatus {
+  id: string;
+  isSelf: boolean;
+  isLeader: boolean;
+  /** The next three are only known on the leader (null elsewhere; for the leader itself, its own log). */
+  matchIndex: number | null;
+  nextIndex: number | null;
+  recentlyActive: boolean | null;
+}

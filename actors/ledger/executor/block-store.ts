@@ -1,0 +1,160 @@
+/**
+ * The executor's own tables: blocks, transactions with their receipts, logs (indexed for eth_getLogs), and
+ * committed transactions it had to drop. Written once per block, in the same transaction as the block's
+ * BlockExecuted event; read to answer the gateway's queries.
+ */
+import type { Sql, TransactionSql } from 'postgres';
+import type { Migration } from '../../../lib/event-store/migrations.js';
+import type { LogFilter, RpcBlock, RpcLog, RpcReceipt, RpcTransaction } from '../messages.js';
+import type { ExecutedBlock } from './engine.js';
+
+export const blockStoreMigrations: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'blocks, transactions+receipts, logs, dropped transactions',
+    sql: `
+      create table ledger_blocks (
+        number bigint primary key,
+        hash text not null unique,
+        state_root text not null,
+        timestamp bigint not null,
+        block jsonb not null
+      );
+      create table ledger_transactions (
+        hash text primary key,
+        block_number bigint not null,
+        tx_index int not null,
+        tx jsonb not null,
+        receipt jsonb not null
+      );
+      create index ledger_transactions_block on ledger_transactions (block_number, tx_index);
+      create table ledger_logs (
+        block_number bigint not null,
+        log_index int not null,
+        address text not null,
+        topic0 text, topic1 text, topic2 text, topic3 text,
+        log jsonb not null,
+        primary key (block_number, log_index)
+      );
+      create index ledger_logs_address on ledger_logs (address, block_number);
+      create index ledger_logs_topic0 on ledger_logs (topic0, block_number);
+      create table ledger_dropped (
+        hash text not null,
+        block_number bigint not null,
+        reason text not null,
+        primary key (hash, block_number)
+      );
+    `,
+  },
+];
+
+export interface StoredHead {
+  number: bigint;
+  hash: string;
+  stateRoot: string;
+  timestamp: bigint;
+}
+
+export async function writeBlock(tx: TransactionSql, b: ExecutedBlock): Promise<void> {
+  await tx`insert into ledger_blocks ${tx({
+    number: b.number.toString(),
+    hash: b.hash,
+    state_root: b.stateRoot,
+    timestamp: b.timestamp.toString(),
+    block: tx.json(b.block as never),
+  })}`;
+  if (b.transactions.length) {
+    const rows = b.transactions.map((t, i) => ({
+      hash: t.hash,
+      block_number: b.number.toString(),
+      tx_index: i,
+      tx: tx.json(t as never),
+      receipt: tx.json(b.receipts[i] as never),
+    }));
+    for (let i = 0; i < rows.length; i += 1000) await tx`insert into ledger_transactions ${tx(rows.slice(i, i + 1000))}`;
+  }
+  if (b.logs.length) {
+    const rows = b.logs.map((l) => ({
+      block_number: b.number.toString(),
+      log_index: Number(BigInt(l.logIndex)),
+      address: l.address.toLowerCase(),
+      topic0: l.topics[0] ?? null,
+      topic1: l.topics[1] ?? null,
+      topic2: l.topics[2] ?? null,
+      topic3: l.topics[3] ?? null,
+      log: tx.json(l as never),
+    }));
+    for (let i = 0; i < rows.length; i += 1000) await tx`insert into ledger_logs ${tx(rows.slice(i, i + 1000))}`;
+  }
+  if (b.dropped.length) {
+    await tx`insert into ledger_dropped ${tx(b.dropped.map((d) => ({ hash: d.hash, block_number: b.number.toString(), reason: d.reason })))} on conflict do nothing`;
+  }
+}
+
+export class BlockQueries {
+  constructor(private readonly sql: Sql) {}
+
+  async head(): Promise<StoredHead | null> {
+    const [r] = await this.sql`select number, hash, state_root, timestamp from ledger_blocks order by number desc limit 1`;
+    return r ? { number: BigInt(r.number), hash: r.hash, stateRoot: r.state_root, timestamp: BigInt(r.timestamp) } : null;
+  }
+
+  async header(number: bigint): Promise<StoredHead | null> {
+    const [r] = await this.sql`select number, hash, state_root, timestamp from ledger_blocks where number = ${number.toString()}`;
+    return r ? { number: BigInt(r.number), hash: r.hash, stateRoot: r.state_root, timestamp: BigInt(r.timestamp) } : null;
+  }
+
+  async hashOf(number: bigint): Promise<string | null> {
+    const [r] = await this.sql`select hash from ledger_blocks where number = ${number.toString()}`;
+    return r ? (r.hash as string) : null;
+  }
+
+  private async withTransactions(block: RpcBlock, full: boolean): Promise<RpcBlock> {
+    if (!full || block.transactions.length === 0) return block;
+    const rows = await this.sql`select tx from ledger_transactions where block_number = ${BigInt(block.number).toString()} order by tx_index`;
+    return { ...block, transactions: rows.map((r) => r.tx as RpcTransaction) };
+  }
+
+  async blockByNumber(number: bigint, full: boolean): Promise<RpcBlock | null> {
+    const [r] = await this.sql`select block from ledger_blocks where number = ${number.toString()}`;
+    return r ? this.withTransactions(r.block as RpcBlock, full) : null;
+  }
+
+  async blockByHash(hash: string, full: boolean): Promise<RpcBlock | null> {
+    const [r] = await this.sql`select block from ledger_blocks where hash = ${hash.toLowerCase()}`;
+    return r ? this.withTransactions(r.block as RpcBlock, full) : null;
+  }
+
+  async blockNumberOfHash(hash: string): Promise<bigint | null> {
+    const [r] = await this.sql`select number from ledger_blocks where hash = ${hash.toLowerCase()}`;
+    return r ? BigInt(r.number) : null;
+  }
+
+  async transaction(hash: string): Promise<RpcTransaction | null> {
+    const [r] = await this.sql`select tx from ledger_transactions where hash = ${hash.toLowerCase()}`;
+    return r ? (r.tx as RpcTransaction) : null;
+  }
+
+  async receipt(hash: string): Promise<RpcReceipt | null> {
+    const [r] = await this.sql`select receipt from ledger_transactions where hash = ${hash.toLowerCase()}`;
+    return r ? (r.receipt as RpcReceipt) : null;
+  }
+
+  /** Logs in [from, to] matching the filter's addresses and positional topics. */
+  async logs(from: bigint, to: bigint, filter: LogFilter, limit: number): Promise<RpcLog[]> {
+    const sql = this.sql;
+    const addresses = filter.address === undefined ? [] : (Array.isArray(filter.address) ? filter.address : [filter.address]).map((a) => a.toLowerCase());
+    const topicConds = (filter.topics ?? []).slice(0, 4).map((t, i) => {
+      if (t === null) return sql``;
+      const options = (Array.isArray(t) ? t : [t]).map((x) => x.toLowerCase());
+      const column = sql(`topic${i}`);
+      return sql`and ${column} in ${sql(options)}`;
+    });
+    const rows = await sql`select log from ledger_logs
+      where block_number between ${from.toString()} and ${to.toString()}
+      ${addresses.length ? sql`and address in ${sql(addresses)}` : sql``}
+      ${topicConds.reduce((acc, c) => sql`${acc} ${c}`, sql``)}
+      order by block_number, log_index limit ${limit + 1}`;
+    return rows.map((r) => r.log as RpcLog);
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The chain definition the executor runs on: one @ethereumjs Common for our permissioned network
+ * (chain id from the network description, every hardfork up to Cancun active from block 0, proof-of-stake
+ * style headers: difficulty 0, zero nonce, no uncles), with native secp256k1 public-key recovery.
+ *
+ * Create the Common once per process (createLedgerCommon) and share it: tx objects decoded with it
+ * recover their sender at most once (the tx object caches the public key).
+ */
+import { Common, type ChainConfig } from '@ethereumjs/common';
+import {
+  createTxFromRLP,
+  TransactionType,
+  type TypedTransaction,
+} from '@ethereumjs/tx';
+import type { Address } from '@ethereumjs/util';
+import secp256k1 from 'secp256k1';
+import type { NetworkDescription } from '../../../lib/network/description.js';
+
+/** The hardfork every block runs under. Cancun: PUSH0, MCOPY, transient storage (solc's default output runs). */
+export const LEDGER_HARDFORK = 'cancun';
+/** The solc `evmVersion` that matches LEDGER_HARDFORK. */
+export const SOLC_EVM_VERSION = 'cancun';
+
+/** Transaction types the ledger accepts: legacy (0), EIP-2930 access list (1), EIP-1559 (2). Blobs (3) and set-code (4) are refused. */
+export const ACCEPTED_TX_TYPES: ReadonlySet<number> = new Set([
+  TransactionType.Legacy,
+  TransactionType.AccessListEIP2930,
+  TransactionType.FeeMarketEIP1559,
+]);
+
+const HARDFORKS = [
+  'chainstart',
+  'homestead',
+  'tangerineWhistle',
+  'spuriousDragon',
+  'byzantium',
+  'constantinople',
+  'petersburg',
+  'istanbul',
+  'muirGlacier',
+  'berlin',
+  'london',
+  'arrowGlacier',
+  'grayGlacier',
+  'paris',
+  'shanghai',
+  'cancun',
+] as const;
+
+/**
+ * secp256k1 public-key recovery with the native binding (libsecp256k1; the package falls back to
+ * elliptic.js when no prebuilt binary loads). Same contract as @ethereumjs/util's `ecrecover`:
+ * returns the 64-byte uncompressed public key without its 0x04 prefix, throws on an invalid signature.
+ * Used for transaction senders and for the ECRECOVER precompile.
+ */
+export function nativeEcrecover(msgHash: Uint8Array, v: bigint, r: Uint8Array, s: Uint8Array, chainId?: bigint): Uint8Array {
+  let recovery: bigint;
+  if (v === 0n || v === 1n) recovery = v;
+  else if (chainId === undefined) recovery = v - 27n;
+  else recovery = v - (chainId * 2n + 35n);
+  if (recovery !== 0n && recovery !== 1n) throw new Error('Invalid signature v value');
+  if (r.length > 32 || s.length > 32 || msgHash.length !== 32) throw new Error('Invalid signature length');
+  const sig = new Uint8Array(64);
+  sig.set(r, 32 - r.length);
+  sig.set(s, 64 - s.length);
+  const pub = secp256k1.ecdsaRecover(sig, Number(recovery), msgHash, false);
+  return pub.subarray(1);
+}
+
+/** The Common for our chain. Base fee is pinned at 0 by the executor (headers carry baseFeePerGas 0). */
+export function createLedgerCommon(network: Pick<NetworkDescription, 'chainId' | 'name' | 'genesis'>): Common {
+  const chain: ChainConfig = {
+    name: network.name ?? 'ledger',
+    chainId: network.chainId,
+    defaultHardfork: LEDGER_HARDFORK,
+    genesis: {
+      gasLimit: `0x${BigInt(network.genesis.gasLimit).toString(16)}`,
+      difficulty: 0,
+      nonce: '0x0000000000000000',
+      extraData: '0x',
+      timestamp: `0x${network.genesis.timestamp.toString(16)}`,
+      baseFeePerGas: '0x0',
+    },
+    hardforks: HARDFORKS.map((name) => ({ name, block: 0 })),
+    bootstrapNodes: [],
+    consensus: { type: 'pos', algorithm: 'casper', casper: {} },
+  };
+  return new Common({ chain, hardfork: LEDGER_HARDFORK, customCrypto: { ecrecover: nativeEcrecover } });
+}
+
+/** Decode a raw signed transaction (RLP / typed envelope). Throws on malformed input, wrong chain id, unsupported type. */
+export function decodeTransaction(raw: Uint8Array, common: Common): TypedTransaction {
+  if (raw.length === 0) throw new Error('empty transaction');
+  const tx = createTxFromRLP(raw, { common });
+  if (!ACCEPTED_TX_TYPES.has(tx.type)) throw new Error(`transaction type ${tx.type} is not supported`);
+  if (!tx.isSigned()) throw new Error('transaction is not signed');
+  return tx;
+}
+
+/**
+ * The sender of a signed transaction (native ecrecover through the tx's Common). The tx object caches
+ * the recovered public key, so each tx is recovered at most once per process. Throws on a bad signature.
+ */
+export function recoverSender(tx: TypedTransaction): Address {
+  return tx.getSenderAddress();
+}

@@ -1,0 +1,199 @@
+/**
+ * The block executor's shell: feeds committed blocks, in order, to the execution engine; hands each block's
+ * trie writes to the public state store (which persists them first), then stores the block, its
+ * transactions, receipts and logs with its BlockExecuted event in one Postgres transaction, then publishes.
+ * Missed or early blocks are fetched from consensus, so a restart or a dropped message loses nothing.
+ */
+import { z } from 'zod';
+import type { Bus } from '../../../lib/bus.js';
+import { CodedError, ErrorCode } from '../../../lib/errors.js';
+import type { EventStore, StoredEvent } from '../../../lib/event-store/event-store.js';
+import { decodeEvent } from '../../../lib/event-store/event-store.js';
+import { migrate } from '../../../lib/event-store/migrations.js';
+import { fromHex, quantity, toHex } from '../../../lib/hex.js';
+import type { Logger } from '../../../lib/logger.js';
+import type { NetworkDescription } from '../../../lib/network/description.js';
+import { subjects } from '../../../lib/subjects.js';
+import { Attr, inSpan, tracer } from '../../../lib/tracing.js';
+import { CommittedBlock, CommittedRangeReply } from '../../consensus/messages.js';
+import { BlockExecuted, LedgerQuery, StateNodesReply, type StateApply } from '../messages.js';
+import { BlockQueries, blockStoreMigrations, writeBlock } from './block-store.js';
+import { ExecutionEngine, type ExecutedBlock } from './engine.js';
+import { createQueryHandler } from './queries.js';
+import type { Sql } from 'postgres';
+
+export const BLOCKS_STREAM = 'ledger-blocks';
+
+/** The stored event: the published message plus what an auditor needs to link it to consensus. */
+export const BlockExecutedEvent = BlockExecuted.extend({
+  parentHash: z.string(),
+  receiptsRoot: z.string(),
+  raftIndex: z.number().int().nonnegative(),
+  raftTerm: z.number().int().nonnegative(),
+});
+export type BlockExecutedEvent = z.infer<typeof BlockExecutedEvent>;
+
+export interface ExecutorDeps {
+  network: NetworkDescription;
+  bus: Bus;
+  sql: Sql;
+  store: EventStore;
+  log: Logger;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const t = tracer('quorum.executor');
+
+export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promise<void> }> {
+  const { network, bus, sql, store, log } = deps;
+  const scope = bus.scope;
+  await migrate(sql, 'executor', blockStoreMigrations);
+  const blocks = new BlockQueries(sql);
+  let stopped = false;
+
+  /** Ask the state store again until it answers: the executor cannot make durable progress without it. */
+  async function untilAnswered<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (stopped || !(err instanceof CodedError) || err.code !== ErrorCode.Unavailable) throw err;
+        if (attempt % 20 === 0) log.warn(`waiting for ${what}`, { attempt }, err);
+        await sleep(Math.min(50 * (attempt + 1), 500));
+      }
+    }
+  }
+
+  const fetchNodes = async (keys: Uint8Array[]) => {
+    const out: (Uint8Array | null)[] = [];
+    for (let i = 0; i < keys.length; i += 4096) {
+      const chunk = keys.slice(i, i + 4096);
+      const reply = await untilAnswered('trie nodes', () => bus.request(subjects.stateNodes(scope), { keys: chunk.map(toHex) }, StateNodesReply, { timeoutMs: 10_000 }));
+      out.push(...reply.values.map((v) => (v === null ? null : fromHex(v))));
+    }
+    return out;
+  };
+
+  const persistState = (b: ExecutedBlock) => {
+    const msg: StateApply = { number: quantity(b.number), blockHash: b.hash, stateRoot: b.stateRoot, nodes: b.nodes.map(([k, v]) => [toHex(k), toHex(v)]) };
+    return untilAnswered('the state store', () => bus.request(subjects.stateApply(scope), msg, z.object({ ok: z.literal(true) }), { timeoutMs: 30_000 }));
+  };
+
+  const storeBlock = async (b: ExecutedBlock, source: { raftIndex: number; raftTerm: number }) => {
+    const payload: BlockExecutedEvent = {
+      number: quantity(b.number),
+      hash: b.hash,
+      stateRoot: b.stateRoot,
+      timestamp: quantity(b.timestamp),
+      gasLimit: quantity(b.gasLimit),
+      gasUsed: quantity(b.gasUsed),
+      transactions: b.transactions.map((x) => x.hash),
+      dropped: b.dropped.map((d) => d.hash),
+      parentHash: b.parentHash,
+      receiptsRoot: b.block.receiptsRoot,
+      raftIndex: source.raftIndex,
+      raftTerm: source.raftTerm,
+    };
+    const [event] = (await sql.begin(async (tx) => {
+      await writeBlock(tx, b);
+      return store.append(BLOCKS_STREAM, Number(b.number), [{ type: 'BlockExecuted', payload, publishSubject: subjects.blockExecuted(scope) }], tx);
+    })) as StoredEvent[];
+    publish([event]);
+    for (const d of b.dropped) log.warn('dropped a committed transaction', { hash: d.hash, reason: d.reason, block: b.number });
+  };
+
+  const publish = (events: StoredEvent[]) => {
+    for (const e of events) if (e.publishSubject) bus.publish(e.publishSubject, e.payload);
+    void store.markPublished(events.map((e) => e.globalPosition)).catch((err) => log.warn('could not mark events published', {}, err));
+  };
+
+  // ---- restore: the head is the last BlockExecuted event; state comes lazily from the state store
+  const lastEvents = await store.readStream(BLOCKS_STREAM, Math.max(1, (await store.streamPosition(BLOCKS_STREAM)) ), 1);
+  const last = lastEvents.length ? decodeEvent(lastEvents[0], BlockExecutedEvent) : null;
+  const engine = await ExecutionEngine.create({
+    network,
+    fetchNodes,
+    blockHash: (n) => blocks.hashOf(n),
+    head: last ? { number: BigInt(last.number), hash: last.hash, stateRoot: last.stateRoot, timestamp: BigInt(last.timestamp), gasLimit: BigInt(last.gasLimit) } : undefined,
+  });
+  if (!last) {
+    const genesis = engine.genesis();
+    if (!genesis) throw new Error('engine built no genesis block');
+    await persistState(genesis);
+    await storeBlock(genesis, { raftIndex: 0, raftTerm: 0 });
+    log.info('genesis stored', { hash: genesis.hash, stateRoot: genesis.stateRoot });
+  }
+  publish(await store.unpublished());
+  log.info('executor at head', { number: engine.head().number, hash: engine.head().hash });
+
+  // ---- the block pipeline: strictly in height order, one at a time
+  const waiting = new Map<number, CommittedBlock>();
+  let running = false;
+  let pulling = false;
+
+  const nextHeight = () => Number(engine.head().number) + 1;
+
+  async function executeReady(): Promise<void> {
+    if (running) return;
+    running = true;
+    try {
+      for (let b = waiting.get(nextHeight()); b && !stopped; b = waiting.get(nextHeight())) {
+        waiting.delete(b.height);
+        const block = b;
+        await inSpan(t, 'executor block', { [Attr.blockNumber]: block.height, [Attr.participant]: scope.participant }, async () => {
+          const executed = await engine.executeBlock(block);
+          await persistState(executed);
+          await storeBlock(executed, block);
+        });
+      }
+      for (const h of waiting.keys()) if (h < nextHeight()) waiting.delete(h);
+    } catch (err) {
+      // The engine rolled back to the parent; stored nothing for this block. Try again from consensus later.
+      log.error('block execution failed; will retry', { height: nextHeight() }, err);
+    } finally {
+      running = false;
+    }
+    if (waiting.size > 0 && !waiting.has(nextHeight())) void pull();
+  }
+
+  /** Fetch committed blocks we have not seen from our consensus actor. */
+  async function pull(): Promise<void> {
+    if (pulling || stopped) return;
+    pulling = true;
+    try {
+      for (;;) {
+        const from = nextHeight();
+        const reply = await bus.request(subjects.committedRange(scope), { fromHeight: from, max: 100 }, CommittedRangeReply, { timeoutMs: 10_000 });
+        for (const b of reply.blocks) if (b.height >= from) waiting.set(b.height, b);
+        await executeReady();
+        if (reply.blocks.length < 100 || stopped) break;
+      }
+    } catch (err) {
+      if (!(err instanceof CodedError && err.code === ErrorCode.Unavailable)) log.warn('could not fetch committed blocks', {}, err);
+    } finally {
+      pulling = false;
+    }
+  }
+
+  bus.subscribe(subjects.committedBlocks(scope), CommittedBlock, (block) => {
+    if (block.height < nextHeight()) return; // already executed: consumers are idempotent
+    waiting.set(block.height, block);
+    if (block.height === nextHeight()) void executeReady();
+    else void pull();
+  });
+
+  const answer = createQueryHandler(engine, blocks);
+  bus.serve(subjects.ledgerQuery(scope), LedgerQuery, (q) => answer(q));
+
+  void pull();
+  // A committed-block message can be lost while we or the broker restart: look for missed blocks regularly.
+  const poller = setInterval(() => void pull(), 1000);
+
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(poller);
+      while (running) await sleep(5);
+    },
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * Trie-node batches in Postgres: one row per block holding every trie database entry the block wrote,
+ * packed as [u32 keyLength][key][u32 valueLength][value]... One insert per block keeps persistence far
+ * below Postgres's row rate; the store keeps an in-memory index of all entries, rebuilt from the rows at start.
+ */
+import type { Sql } from 'postgres';
+import type { Migration } from '../../../lib/event-store/migrations.js';
+
+export const stateMigrations: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'state_batches: trie database entries written by each block',
+    sql: `
+      create table state_batches (
+        block_number bigint primary key,
+        block_hash text not null,
+        state_root text not null,
+        entry_count int not null,
+        entries bytea not null
+      );
+    `,
+  },
+];
+
+export function packEntries(entries: readonly [Uint8Array, Uint8Array][]): Buffer {
+  let size = 0;
+  for (const [k, v] of entries) size += 8 + k.length + v.length;
+  const out = Buffer.allocUnsafe(size);
+  let o = 0;
+  for (const [k, v] of entries) {
+    out.writeUInt32BE(k.length, o);
+    out.set(k, o + 4);
+    o += 4 + k.length;
+    out.writeUInt32BE(v.length, o);
+    out.set(v, o + 4);
+    o += 4 + v.length;
+  }
+  return out;
+}
+
+export function* unpackEntries(buf: Uint8Array): Generator<[Uint8Array, Uint8Array]> {
+  const view = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  let o = 0;
+  while (o < view.length) {
+    const kl = view.readUInt32BE(o);
+    const k = view.subarray(o + 4, o + 4 + kl);
+    o += 4 + kl;
+    const vl = view.readUInt32BE(o);
+    const v = view.subarray(o + 4, o + 4 + vl);
+    o += 4 + vl;
+    yield [new Uint8Array(k), new Uint8Array(v)];
+  }
+}
+
+export interface BatchRow {
+  blockNumber: bigint;
+  blockHash: string;
+  stateRoot: string;
+  entries: Uint8Array;
+}
+
+export async function* readBatches(sql: Sql, pageSize = 200): AsyncGenerator<BatchRow> {
+  let from = -1n;
+  for (;;) {
+    const rows = await sql`select block_number, block_hash, state_root, entries from state_batches
+      where block_number > ${from.toString()} order by block_number limit ${pageSize}`;
+    for (const r of rows) {
+      from = BigInt(r.block_number);
+      yield { blockNumber: from, blockHash: r.block_hash, stateRoot: r.state_root, entries: new Uint8Array(r.entries as Buffer) };
+    }
+    if (rows.length < pageSize) return;
+  }
+}

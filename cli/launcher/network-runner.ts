@@ -1,0 +1,422 @@
+/**
+ * The local launcher: runs a whole network on this machine without Docker — the project's own
+ * nats-server, one Postgres database per participant, and each actor of each participant as its own
+ * OS process under a small supervisor. Tests, benchmarks and `npm run devnet` use it.
+ *
+ * Re-running on a directory that already holds network.json reuses that network, its keys and its
+ * databases: the actors resume from Postgres.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, appendFileSync, openSync, closeSync, writeSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ActorName, NetworkDescription, ParticipantSecrets } from '../../lib/network/description.js';
+import { generateNetworkFiles, networkPaths } from '../../lib/network/generate.js';
+import { loadNetwork, loadSecrets } from '../../lib/network/load.js';
+import { startNatsServer, type NatsServer } from '../../lib/nats/server.js';
+import { createDatabase, databaseName, databaseUrl, dropDatabase } from '../../lib/postgres/admin.js';
+import { freePorts, isPortFree } from '../../lib/ports.js';
+import { hasExited, killGroup, spawnBound, tailFile, terminate, waitExit } from '../../lib/child.js';
+
+/** Order in which a participant's actors are started (stores first, the public endpoint last). */
+export const ACTOR_START_ORDER: readonly ActorName[] = ['state', 'executor', 'consensus', 'gateway'];
+
+/** <repo>/dist (this file compiles to <repo>/dist/cli/launcher/network-runner.js). */
+export const DIST_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const REPO_DIR = path.dirname(DIST_DIR);
+
+const ENTRY: Record<ActorName, string> = {
+  gateway: 'actors/gateway/main.js',
+  consensus: 'actors/consensus/main.js',
+  executor: 'actors/ledger/executor/main.js',
+  state: 'actors/ledger/state/main.js',
+};
+
+/** Path of an actor's compiled entry point. */
+export function actorEntry(actor: ActorName, distDir = DIST_DIR): string {
+  return path.join(distDir, ENTRY[actor]);
+}
+
+export interface StartOptions {
+  /** Network directory. Default: a fresh temp dir (removed by destroy()). Reused if it holds network.json. */
+  dir?: string;
+  /** Participants when generating. Default 4. */
+  participants?: number;
+  /** RPC port of participant i is basePort + i. Default: free ports (the devnet CLI uses 22000). */
+  basePort?: number;
+  /** Extra addresses funded in genesis (only when generating; on reuse they must already be funded). */
+  fund?: string[];
+  /** Database names are <dbPrefix>_<participant>. Default: recorded in <dir>/launcher.json, else quorum_<random>. */
+  dbPrefix?: string;
+  /** Restart an actor process that exits unexpectedly. Default true. */
+  restartCrashed?: boolean;
+  /** Extra environment for every actor process. */
+  env?: Record<string, string>;
+  /** Default 60 s. */
+  readyTimeoutMs?: number;
+  /** NATS port. Default: a free port. */
+  natsPort?: number;
+  /** Wait for readiness before resolving. Default true. */
+  wait?: boolean;
+  /** Stop the network (and exit) on SIGINT/SIGTERM of this process. Default true; the devnet CLI handles them itself. */
+  handleSignals?: boolean;
+  /** Directory of the compiled project (default: the dist/ this file lives in). */
+  distDir?: string;
+}
+
+export interface ActorProcessInfo {
+  participant: string;
+  actor: ActorName;
+  pid: number | undefined;
+  running: boolean;
+  restarts: number;
+  logFile: string;
+}
+
+export interface RunningNetwork {
+  dir: string;
+  network: NetworkDescription;
+  /** Index i = participant i+1. */
+  rpcUrls: string[];
+  natsUrl: string;
+  /** Keyed by participant id. */
+  secrets: Record<string, ParticipantSecrets>;
+  /** Paths of network.json and the secrets files. */
+  networkFile: string;
+  secretsFiles: Record<string, string>;
+  /** Database URL per participant id. */
+  databases: Record<string, string>;
+  dbPrefix: string;
+  /** Kills one actor process and waits for it to exit (the supervisor restarts it if restartCrashed). */
+  kill(participant: string, actor: ActorName, signal?: NodeJS.Signals): Promise<void>;
+  /** SIGTERM all actors (SIGKILL after 10 s), then the nats-server. Keeps databases and dir. */
+  stop(): Promise<void>;
+  /** stop() + drop the databases + remove the dir if it was a temp dir created by startNetwork. */
+  destroy(): Promise<void>;
+  /** Resolves when every gateway answers eth_blockNumber and some gateway names a raft leader. */
+  waitReady(timeoutMs?: number): Promise<void>;
+  processes(): ActorProcessInfo[];
+  logFile(participant: string, actor: ActorName): string;
+}
+
+interface LauncherState {
+  dbPrefix: string;
+  createdAt: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// signal handling: one set of handlers for all running networks of this process
+
+const runningNetworks = new Set<{ stop(): Promise<void> }>();
+let signalHandlersInstalled = false;
+
+function onSignal(signal: NodeJS.Signals): void {
+  const code = 128 + (os.constants.signals[signal] ?? 15);
+  process.stderr.write(`launcher: ${signal} received, stopping ${runningNetworks.size} network(s)\n`);
+  // A second signal while stopping forces an immediate exit (children die through the exit hook).
+  process.removeListener('SIGINT', onSignal);
+  process.removeListener('SIGTERM', onSignal);
+  process.once('SIGINT', () => process.exit(code));
+  process.once('SIGTERM', () => process.exit(code));
+  void Promise.allSettled([...runningNetworks].map((n) => n.stop())).finally(() => process.exit(code));
+}
+
+function trackRunning(n: { stop(): Promise<void> }, handleSignals: boolean): void {
+  runningNetworks.add(n);
+  if (handleSignals && !signalHandlersInstalled) {
+    signalHandlersInstalled = true;
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+}
+
+function untrackRunning(n: { stop(): Promise<void> }): void {
+  runningNetworks.delete(n);
+  if (runningNetworks.size === 0 && signalHandlersInstalled) {
+    signalHandlersInstalled = false;
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// one supervised actor process
+
+class ActorProcess {
+  child: ChildProcess | undefined;
+  restarts = 0;
+  private crashesInRow = 0;
+  private startedAt = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+
+  constructor(
+    readonly participant: string,
+    readonly actor: ActorName,
+    private readonly entry: string,
+    private readonly env: NodeJS.ProcessEnv,
+    readonly logFile: string,
+    private readonly restartCrashed: boolean,
+  ) {}
+
+  start(): void {
+    if (this.stopping) return;
+    const fd = openSync(this.logFile, 'a');
+    try {
+      writeSync(fd, `=== ${new Date().toISOString()} starting ${this.participant}/${this.actor}${this.restarts ? ` (restart ${this.restarts})` : ''}\n`);
+      this.child = spawnBound(process.execPath, ['--enable-source-maps', this.entry], {
+        cwd: REPO_DIR,
+        env: this.env,
+        stdio: ['ignore', fd, fd],
+      });
+    } finally {
+      closeSync(fd);
+    }
+    this.startedAt = Date.now();
+    const child = this.child;
+    child.once('error', (err) => this.note(`spawn error: ${err.message}`));
+    child.once('exit', (code, signal) => this.onExit(child, code, signal));
+  }
+
+  private note(line: string): void {
+    try {
+      appendFileSync(this.logFile, `=== ${new Date().toISOString()} ${line}\n`);
+    } catch {
+      /* log dir removed */
+    }
+  }
+
+  private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    this.note(`${this.participant}/${this.actor} pid ${child.pid} exited (code ${code}, signal ${signal})`);
+    if (this.stopping || child !== this.child) return;
+    if (!this.restartCrashed) return;
+    if (Date.now() - this.startedAt > 10_000) this.crashesInRow = 0;
+    const delay = this.crashesInRow === 0 ? 100 : Math.min(5_000, 250 * 2 ** (this.crashesInRow - 1));
+    this.crashesInRow++;
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      this.restarts++;
+      this.start();
+    }, delay);
+  }
+
+  running(): boolean {
+    return this.child !== undefined && !hasExited(this.child);
+  }
+
+  async kill(signal: NodeJS.Signals): Promise<void> {
+    const child = this.child;
+    if (!child || hasExited(child)) return;
+    killGroup(child, signal);
+    if (!(await waitExit(child, 30_000))) throw new Error(`${this.participant}/${this.actor} (pid ${child.pid}) did not exit after ${signal}`);
+  }
+
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    if (this.child) await terminate(this.child, graceMs);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+type RpcReply = { result?: unknown; error?: unknown };
+
+async function rpc(url: string, method: string, params: unknown[] = []): Promise<RpcReply> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+    signal: AbortSignal.timeout(2_000),
+  });
+  return (await res.json()) as RpcReply;
+}
+
+async function readLauncherState(file: string): Promise<LauncherState | undefined> {
+  try {
+    const s = JSON.parse(await readFile(file, 'utf8')) as LauncherState;
+    return typeof s.dbPrefix === 'string' ? s : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function startNetwork(opts: StartOptions = {}): Promise<RunningNetwork> {
+  const createdDir = opts.dir === undefined;
+  const dir = createdDir ? await mkdtemp(path.join(os.tmpdir(), 'quorum-net-')) : path.resolve(opts.dir!);
+  try {
+    return await launch(opts, dir, createdDir);
+  } catch (err) {
+    if (createdDir) await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function launch(opts: StartOptions, dir: string, createdDir: boolean): Promise<RunningNetwork> {
+  await mkdir(dir, { recursive: true });
+  const distDir = opts.distDir ?? DIST_DIR;
+
+  // 1. the network: reuse or generate
+  let paths = networkPaths(dir);
+  let network: NetworkDescription;
+  if (existsSync(paths.network)) {
+    network = await loadNetwork(paths.network);
+    if (opts.participants !== undefined && opts.participants !== network.participants.length) {
+      throw new Error(`${paths.network} describes ${network.participants.length} participants, not ${opts.participants}; use another dir to generate a new network`);
+    }
+    const missing = (opts.fund ?? []).filter((a) => !network.genesis.alloc[a.toLowerCase()] && !network.genesis.alloc[a]);
+    if (missing.length) throw new Error(`${paths.network} already exists and does not fund ${missing.join(', ')} (genesis cannot change); use a fresh dir`);
+  } else {
+    const n = opts.participants ?? 4;
+    const rpcPorts = opts.basePort !== undefined ? undefined : await freePorts(n);
+    network = (await generateNetworkFiles(dir, { participants: n, basePort: opts.basePort, rpcPorts, fund: opts.fund })).network;
+  }
+  paths = networkPaths(dir, network);
+  const secrets: Record<string, ParticipantSecrets> = {};
+  for (const p of network.participants) secrets[p.id] = await loadSecrets(paths.secrets[p.id], network);
+
+  // 2. launcher state (database prefix), kept beside the network so a restart finds the same databases
+  const stateFile = path.join(dir, 'launcher.json');
+  const previous = await readLauncherState(stateFile);
+  const dbPrefix = opts.dbPrefix ?? previous?.dbPrefix ?? `quorum_${randomBytes(4).toString('hex')}`;
+  if (!previous || previous.dbPrefix !== dbPrefix) {
+    await writeFile(stateFile, JSON.stringify({ dbPrefix, createdAt: new Date().toISOString() } satisfies LauncherState, null, 2) + '\n');
+  }
+
+  // 3. preflight: entry points built, RPC ports free
+  const missingEntries = ACTOR_START_ORDER.map((a) => actorEntry(a, distDir)).filter((f) => !existsSync(f));
+  if (missingEntries.length) throw new Error(`actor entry points missing (run npm run build): ${missingEntries.join(', ')}`);
+  for (const p of network.participants) {
+    if (!(await isPortFree(p.rpcPort))) throw new Error(`RPC port ${p.rpcPort} of ${p.id} is in use (is another network running from ${dir}?)`);
+  }
+
+  // 4. databases
+  const databases: Record<string, string> = {};
+  const dbNames: string[] = [];
+  for (const p of network.participants) {
+    const name = databaseName(dbPrefix, p.id);
+    dbNames.push(name);
+    await createDatabase(name);
+    databases[p.id] = databaseUrl(name);
+  }
+
+  // 5. nats-server
+  const logDir = path.join(dir, 'logs');
+  await mkdir(logDir, { recursive: true });
+  let nats: NatsServer;
+  try {
+    nats = await startNatsServer({ network, dir, port: opts.natsPort });
+  } catch (err) {
+    if (createdDir) for (const name of dbNames) await dropDatabase(name).catch(() => {});
+    throw err;
+  }
+
+  // 6. actors
+  const procs: ActorProcess[] = [];
+  const logFile = (participant: string, actor: ActorName) => path.join(logDir, `${participant}-${actor}.log`);
+  for (const p of network.participants) {
+    for (const actor of ACTOR_START_ORDER) {
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        QUORUM_NETWORK: paths.network,
+        QUORUM_SECRETS: paths.secrets[p.id],
+        QUORUM_PARTICIPANT: p.id,
+        QUORUM_ACTOR: actor,
+        QUORUM_NATS_URL: nats.url,
+        QUORUM_PG_URL: databases[p.id],
+        ...(opts.env ?? {}),
+      };
+      procs.push(new ActorProcess(p.id, actor, actorEntry(actor, distDir), env, logFile(p.id, actor), opts.restartCrashed ?? true));
+    }
+  }
+
+  const rpcUrls = network.participants.map((p) => `http://127.0.0.1:${p.rpcPort}`);
+  let stopping: Promise<void> | undefined;
+  let destroying: Promise<void> | undefined;
+
+  const logTails = () =>
+    procs
+      .map((a) => `--- ${path.basename(a.logFile)} (${a.running() ? `pid ${a.child?.pid}` : 'not running'}, restarts ${a.restarts}) ---\n${tailFile(a.logFile, 15) || '(empty)'}`)
+      .join('\n');
+
+  const handle: RunningNetwork = {
+    dir,
+    network,
+    rpcUrls,
+    natsUrl: nats.url,
+    secrets,
+    networkFile: paths.network,
+    secretsFiles: paths.secrets,
+    databases,
+    dbPrefix,
+    logFile,
+    processes: () =>
+      procs.map((a) => ({ participant: a.participant, actor: a.actor, pid: a.child?.pid, running: a.running(), restarts: a.restarts, logFile: a.logFile })),
+
+    async kill(participant, actor, signal = 'SIGKILL') {
+      const proc = procs.find((a) => a.participant === participant && a.actor === actor);
+      if (!proc) throw new Error(`no actor ${participant}/${actor} in this network`);
+      await proc.kill(signal);
+    },
+
+    stop() {
+      stopping ??= (async () => {
+        await Promise.all(procs.map((a) => a.stop(10_000)));
+        await nats.stop();
+        untrackRunning(handle);
+      })();
+      return stopping;
+    },
+
+    destroy() {
+      destroying ??= (async () => {
+        await handle.stop();
+        for (const name of dbNames) await dropDatabase(name);
+        if (createdDir) await rm(dir, { recursive: true, force: true });
+      })();
+      return destroying;
+    },
+
+    async waitReady(timeoutMs = opts.readyTimeoutMs ?? 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      let lastProblem = 'not polled yet';
+      for (;;) {
+        if (stopping) throw new Error('network is stopping');
+        try {
+          const heights = await Promise.all(
+            rpcUrls.map(async (u) => {
+              const r = await rpc(u, 'eth_blockNumber');
+              if (r.result === undefined) throw new Error(`${u} eth_blockNumber: ${JSON.stringify(r.error)}`);
+              return r.result;
+            }),
+          );
+          const leaders = await Promise.all(rpcUrls.map((u) => rpc(u, 'raft_leader').catch((e: Error): RpcReply => ({ error: e.message }))));
+          if (leaders.some((r) => r.result !== undefined && r.result !== null)) return;
+          lastProblem = `heights ${JSON.stringify(heights)}, no raft leader yet: ${JSON.stringify(leaders.map((r) => r.error ?? r.result))}`;
+        } catch (err) {
+          lastProblem = err instanceof Error ? `${err.message}${err.cause instanceof Error ? ` (${err.cause.message})` : ''}` : String(err);
+        }
+        if (Date.now() > deadline) {
+          throw new Error(`network in ${dir} not ready after ${timeoutMs} ms: ${lastProblem}\n${logTails()}`);
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    },
+  };
+
+  trackRunning(handle, opts.handleSignals ?? true);
+  try {
+    for (const p of network.participants) for (const a of procs.filter((x) => x.participant === p.id)) a.start();
+    if (opts.wait ?? true) await handle.waitReady();
+  } catch (err) {
+    // A temp-dir network cannot be resumed by anyone: remove it (the error carries the log tails).
+    // A caller-chosen dir keeps its databases and logs, like stop().
+    await (createdDir ? handle.destroy() : handle.stop()).catch(() => {});
+    throw err;
+  }
+  return handle;
+}

@@ -1,0 +1,81 @@
+/**
+ * What every actor process does the same way: read its environment, load the network description and
+ * its participant's secrets, connect to NATS as its own NKEY user, open its participant's database,
+ * start tracing, and stop cleanly on SIGTERM/SIGINT. The actor itself only supplies `start`.
+ */
+import postgres, { type Sql } from 'postgres';
+import { createBus, type Bus } from './bus.js';
+import { EventStore } from './event-store/event-store.js';
+import { createLogger, type Logger } from './logger.js';
+import { connectActor } from './nats/connect.js';
+import { loadNetwork, loadSecrets } from './network/load.js';
+import type { ActorName, NetworkDescription, ParticipantSecrets } from './network/description.js';
+import type { Scope } from './subjects.js';
+import { startTracing } from './tracing.js';
+
+export interface ActorRuntime {
+  network: NetworkDescription;
+  secrets: ParticipantSecrets;
+  participant: string;
+  scope: Scope;
+  bus: Bus;
+  log: Logger;
+  sql: Sql;
+  store: EventStore;
+}
+
+export interface RunningActor {
+  stop(): Promise<void>;
+}
+
+function required(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`environment variable ${name} is required`);
+  return v;
+}
+
+export async function runActor(actor: ActorName, start: (rt: ActorRuntime) => Promise<RunningActor>): Promise<void> {
+  const participant = required('QUORUM_PARTICIPANT');
+  const log = createLogger({ actor, participant });
+  process.on('uncaughtException', (err) => {
+    log.error('uncaught exception', {}, err);
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (err) => {
+    log.error('unhandled rejection', {}, err);
+    process.exit(1);
+  });
+  try {
+    startTracing(`quorum-${actor}`);
+    const network = await loadNetwork(required('QUORUM_NETWORK'));
+    const secrets = await loadSecrets(required('QUORUM_SECRETS'), network);
+    const scope: Scope = { net: network.name, participant };
+    const sql = postgres(required('QUORUM_PG_URL'), { max: 8, onnotice: () => {} });
+    const store = await EventStore.open(sql);
+    const connection = await connectActor({ url: required('QUORUM_NATS_URL'), network, secrets, actor });
+    const bus = createBus(connection, scope, actor, log);
+    const running = await start({ network, secrets, participant, scope, bus, log, sql, store });
+    log.info('ready', {});
+    let stopping = false;
+    const shutdown = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info('stopping', { signal });
+      const force = setTimeout(() => process.exit(1), 8000);
+      force.unref();
+      try {
+        await running.stop();
+        await bus.close();
+        await sql.end({ timeout: 2 });
+      } catch (err) {
+        log.error('unclean stop', {}, err);
+      }
+      process.exit(0);
+    };
+    process.on('SIGTERM', () => void shutdown('SIGTERM'));
+    process.on('SIGINT', () => void shutdown('SIGINT'));
+  } catch (err) {
+    log.error('failed to start', {}, err);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * The bus: typed request/reply and publish/subscribe over NATS for one actor of one participant.
+ * - Payloads are JSON, validated with a zod schema on arrival (every NATS boundary is checked).
+ * - Failures travel as a CodedError: header `Quorum-Error: <code>` and the wire error as the body.
+ * - W3C trace context travels in headers; handlers run inside a span that continues the caller's trace.
+ */
+import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, NoRespondersError, TimeoutError, RequestError } from '@nats-io/nats-core';
+import type { ZodType } from 'zod';
+import { context, SpanKind } from '@opentelemetry/api';
+import { CodedError, ErrorCode, asCodedError, type WireError } from './errors.js';
+import { decodeJson, encodeJson } from './codec.js';
+import { Attr, extractTraceContext, injectTraceContext, tracer } from './tracing.js';
+import type { Scope } from './subjects.js';
+import type { Logger } from './logger.js';
+
+const ERROR_HEADER = 'Quorum-Error';
+
+export interface HandlerContext {
+  subject: string;
+  /** traceparent of the message, when it carried one */
+  traceparent: string | null;
+}
+
+export interface Bus {
+  readonly scope: Scope;
+  readonly connection: NatsConnection;
+  request<T>(subject: string, payload: unknown, reply: ZodType<T>, opts?: { timeoutMs?: number }): Promise<T>;
+  publish(subject: string, payload: unknown): void;
+  serve<Req, Res>(subject: string, schema: ZodType<Req>, handler: (req: Req, ctx: HandlerContext) => Promise<Res> | Res, opts?: { queue?: string }): void;
+  subscribe<T>(subject: string, schema: ZodType<T>, handler: (msg: T, ctx: HandlerContext) => Promise<void> | void): void;
+  close(): Promise<void>;
+}
+
+function headersWithTrace(): MsgHdrs {
+  const h = natsHeaders();
+  for (const [k, v] of Object.entries(injectTraceContext())) h.set(k, v);
+  return h;
+}
+
+function carrierOf(msg: Msg): Record<string, string | undefined> {
+  const tp = msg.headers?.get('traceparent');
+  const ts = msg.headers?.get('tracestate');
+  return { traceparent: tp || undefined, tracestate: ts || undefined };
+}
+
+function zodMessage(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => (i.path.length ? `${i.path.map(String).join('.')}: ${i.message}` : i.message))
+    .join('; ');
+}
+
+export function parseWith<T>(schema: ZodType<T>, value: unknown, what: string): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new CodedError(ErrorCode.InvalidInput, `invalid ${what}: ${zodMessage(r.error)}`);
+  return r.data;
+}
+
+export function createBus(connection: NatsConnection, scope: Scope, actor: string, log: Logger): Bus {
+  const t = tracer(`quorum.${actor}`);
+
+  const decodeMsg = <T>(msg: Msg, schema: ZodType<T>): T => {
+    let body: unknown;
+    try {
+      body = decodeJson(msg.data);
+    } catch {
+      throw new CodedError(ErrorCode.InvalidInput, `malformed JSON on ${msg.subject}`);
+    }
+    return parseWith(schema, body, `message on ${msg.subject}`);
+  };
+
+  const respondError = (msg: Msg, err: CodedError) => {
+    const h = natsHeaders();
+    h.set(ERROR_HEADER, err.code);
+    msg.respond(encodeJson(err.toWire()), { headers: h });
+  };
+
+  return {
+    scope,
+    connection,
+
+    async request<T>(subject: string, payload: unknown, reply: ZodType<T>, opts?: { timeoutMs?: number }): Promise<T> {
+      let msg: Msg;
+      try {
+        msg = await connection.request(subject, encodeJson(payload), { timeout: opts?.timeoutMs ?? 5000, headers: headersWithTrace() });
+      } catch (err) {
+        if (err instanceof NoRespondersError || (err instanceof RequestError && err.isNoResponders())) {
+          throw new CodedError(ErrorCode.Unavailable, `no responder on ${subject}`);
+        }
+        if (err instanceof TimeoutError || (err instanceof RequestError && (err.cause instanceof TimeoutError))) {
+          throw new CodedError(ErrorCode.Unavailable, `timed out waiting for ${subject}`);
+        }
+        throw new CodedError(ErrorCode.Unavailable, `request on ${subject} failed: ${(err as Error).message}`);
+      }
+      const code = msg.headers?.get(ERROR_HEADER);
+      if (code) {
+        const wire = decodeJson(msg.data) as WireError;
+        throw CodedError.fromWire({ code: wire.code ?? ErrorCode.Internal, message: wire.message ?? 'remote error', data: wire.data });
+      }
+      return decodeMsg(msg, reply);
+    },
+
+    publish(subject: string, payload: unknown): void {
+      connection.publish(subject, encodeJson(payload), { headers: headersWithTrace() });
+    },
+
+    serve<Req, Res>(subject: string, schema: ZodType<Req>, handler: (req: Req, ctx: HandlerContext) => Promise<Res> | Res, opts?: { queue?: string }): void {
+      connection.subscribe(subject, {
+        queue: opts?.queue,
+        callback: (subErr, msg) => {
+          if (subErr) {
+            log.error('subscription failed', { subject }, subErr);
+            return;
+          }
+          const parent = extractTraceContext(carrierOf(msg));
+          void context.with(parent, () =>
+            t.startActiveSpan(`${actor} ${subject.split('.').slice(2).join('.')}`, { kind: SpanKind.SERVER, attributes: { [Attr.subject]: subject, [Attr.participant]: scope.participant } }, async (span) => {
+              try {
+                const req = decodeMsg(msg, schema);
+                const res = await handler(req, { subject: msg.subject, traceparent: msg.headers?.get('traceparent') || null });
+                if (msg.reply) msg.respond(encodeJson(res ?? null));
+              } catch (err) {
+                const coded = asCodedError(err);
+                if (coded.code === ErrorCode.Internal) log.error('handler failed', { subject }, err);
+                span.recordException(coded);
+                if (msg.reply) respondError(msg, coded);
+              } finally {
+                span.end();
+              }
+            }),
+          );
+        },
+      });
+    },
+
+    subscribe<T>(subject: string, schema: ZodType<T>, handler: (msg: T, ctx: HandlerContext) => Promise<void> | void): void {
+      connection.subscribe(subject, {
+        callback: (subErr, msg) => {
+          if (subErr) {
+            log.error('subscription failed', { subject }, subErr);
+            return;
+          }
+          const parent = extractTraceContext(carrierOf(msg));
+          void context.with(parent, async () => {
+            try {
+              await handler(decodeMsg(msg, schema), { subject: msg.subject, traceparent: msg.headers?.get('traceparent') || null });
+            } catch (err) {
+              log.error('event handler failed', { subject }, err);
+            }
+          });
+        },
+      });
+    },
+
+    async close(): Promise<void> {
+      await connection.drain().catch(() => connection.close());
+    },
+  };
+}

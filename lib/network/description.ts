@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { Address } from '../hex.js';
+
+/**
+ * The network description: one JSON file every participant shares. It holds only public material
+ * (public keys, addresses, ports); each participant's secrets live in its own secrets file.
+ */
+export const ActorName = z.enum(['gateway', 'consensus', 'executor', 'state']);
+export type ActorName = z.infer<typeof ActorName>;
+export const ACTORS: readonly ActorName[] = ActorName.options;
+
+export const ParticipantId = z.string().regex(/^[a-z][a-z0-9]{0,15}$/, 'participant ids are short lowercase names');
+
+export const RaftParams = z.object({
+  type: z.literal('raft'),
+  /** The leader mints at most once per blockPeriodMs, and only when its pool holds transactions. */
+  blockPeriodMs: z.number().int().positive().default(50),
+  tickMs: z.number().int().positive().default(50),
+  electionTicksMin: z.number().int().positive().default(10),
+  electionTicksMax: z.number().int().positive().default(20),
+  heartbeatTicks: z.number().int().positive().default(2),
+  maxTxsPerBlock: z.number().int().positive().default(2000),
+});
+
+export const Participant = z.object({
+  id: ParticipantId,
+  name: z.string(),
+  /** Ed25519 public key (hex, raw 32 bytes) that signs this participant's consensus messages. */
+  validatorKey: z.string().regex(/^[0-9a-f]{64}$/),
+  /** NKEY public user keys, one per actor. */
+  nkeys: z.record(ActorName, z.string().regex(/^U[A-Z2-7]{55}$/)),
+  /** Node-managed accounts the gateway signs for (eth_accounts / eth_sendTransaction). */
+  accounts: z.array(Address),
+  rpcPort: z.number().int().min(1).max(65535),
+});
+export type Participant = z.infer<typeof Participant>;
+
+export const NetworkDescription = z.object({
+  name: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/),
+  chainId: z.number().int().positive(),
+  devOnly: z.boolean().default(false),
+  consensus: RaftParams,
+  genesis: z.object({
+    timestamp: z.number().int().nonnegative(),
+    gasLimit: z.string().regex(/^[0-9]+$/),
+    alloc: z.record(Address, z.object({ balance: z.string().regex(/^[0-9]+$/) })),
+  }),
+  participants: z.array(Participant).min(1),
+});
+export type NetworkDescription = z.infer<typeof NetworkDescription>;
+
+/** What only one participant knows. Never logged, never published. */
+export const ParticipantSecrets = z.object({
+  participant: ParticipantId,
+  devOnly: z.boolean(),
+  /** Ed25519 private key, PKCS8 DER as hex. */
+  validatorPrivateKey: z.string().regex(/^[0-9a-f]+$/),
+  nkeySeeds: z.record(ActorName, z.string().regex(/^SU[A-Z2-7]+$/)),
+  accountKeys: z.array(z.string().regex(/^0x[0-9a-f]{64}$/)),
+});
+export type ParticipantSecrets = z.infer<typeof ParticipantSecrets>;
+
+export function findParticipant(network: NetworkDescription, id: string): Participant {
+  const p = network.participants.find((x) => x.id === id);
+  if (!p) throw new Error(`participant ${id} is not in network ${network.name}`);
+  return p;
+}

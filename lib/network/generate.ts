@@ -1,0 +1,182 @@
+/**
+ * Generates a development network: a NetworkDescription (public, shared by everyone) and one
+ * ParticipantSecrets per participant (private). Keys are freshly random; everything else is a
+ * deterministic function of the options (genesis timestamp is fixed), so two generations with the
+ * same options differ only in key material.
+ *
+ * DEV ONLY: the secrets are written unencrypted (mode 0600). A production participant generates its
+ * own keys on its own hosts and shares only the public parts.
+ */
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createUser } from '@nats-io/nkeys';
+import { privateToAddress } from '@ethereumjs/util';
+import { ACTORS, ActorName, NetworkDescription, ParticipantSecrets, RaftParams } from './description.js';
+import type { z } from 'zod';
+
+export const DEFAULT_CHAIN_ID = 1337;
+export const DEFAULT_NETWORK_NAME = 'devnet';
+export const DEFAULT_BASE_PORT = 22000;
+export const DEFAULT_PARTICIPANTS = 4;
+export const DEFAULT_ACCOUNTS_PER_PARTICIPANT = 2;
+/** Quorum's customary genesis gas limit. */
+export const DEFAULT_GAS_LIMIT = '700000000';
+/** 10^24 wei (one million ether) per funded account. */
+export const DEFAULT_FUND_BALANCE = 10n ** 24n;
+export const GENESIS_TIMESTAMP = 0;
+
+export interface GenerateOptions {
+  /** Number of participants, ids p1..pN. Default 4. */
+  participants?: number;
+  /** Participant i (0-based) gets rpcPort basePort + i. Default 22000. Ignored when rpcPorts is given. */
+  basePort?: number;
+  /** Explicit RPC port per participant (length must equal `participants`). */
+  rpcPorts?: number[];
+  chainId?: number;
+  /** Network name; it is the first token of every NATS subject. Default 'devnet'. */
+  name?: string;
+  /** Extra addresses funded in genesis (tests and benchmarks fund their own keys). */
+  fund?: string[];
+  /** Balance (wei) of every funded account, node-managed or extra. Default 10^24. */
+  fundBalance?: bigint;
+  accountsPerParticipant?: number;
+  gasLimit?: string;
+  /** Overrides of the Raft defaults. */
+  consensus?: Partial<Omit<z.input<typeof RaftParams>, 'type'>>;
+}
+
+export interface GeneratedNetwork {
+  network: NetworkDescription;
+  /** Keyed by participant id. */
+  secrets: Record<string, ParticipantSecrets>;
+}
+
+const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+
+function randomSecp256k1Key(): Uint8Array {
+  for (;;) {
+    const k = randomBytes(32);
+    const v = BigInt('0x' + k.toString('hex'));
+    if (v > 0n && v < SECP256K1_N) return new Uint8Array(k);
+  }
+}
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('hex');
+}
+
+function normalizeAddress(a: string): string {
+  const s = a.trim();
+  if (!/^(0x)?[0-9a-fA-F]{40}$/.test(s)) throw new Error(`not a 20-byte hex address: ${JSON.stringify(a)}`);
+  return (s.startsWith('0x') || s.startsWith('0X') ? '0x' + s.slice(2) : '0x' + s).toLowerCase();
+}
+
+function ed25519KeyPair(): { publicHex: string; privatePkcs8Hex: string } {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const jwk = publicKey.export({ format: 'jwk' });
+  if (!jwk.x) throw new Error('ed25519 public key export failed');
+  const raw = Buffer.from(jwk.x, 'base64url');
+  if (raw.length !== 32) throw new Error('ed25519 public key is not 32 bytes');
+  return { publicHex: raw.toString('hex'), privatePkcs8Hex: privateKey.export({ format: 'der', type: 'pkcs8' }).toString('hex') };
+}
+
+/** Builds a fresh network in memory. Throws on invalid options. */
+export function generateNetwork(opts: GenerateOptions = {}): GeneratedNetwork {
+  const n = opts.participants ?? DEFAULT_PARTICIPANTS;
+  if (!Number.isInteger(n) || n < 1 || n > 99) throw new Error(`participants must be an integer in 1..99, got ${n}`);
+  const basePort = opts.basePort ?? DEFAULT_BASE_PORT;
+  const rpcPorts = opts.rpcPorts ?? Array.from({ length: n }, (_, i) => basePort + i);
+  if (rpcPorts.length !== n) throw new Error(`rpcPorts has ${rpcPorts.length} entries for ${n} participants`);
+  for (const p of rpcPorts) if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Error(`invalid rpc port ${p}`);
+  if (new Set(rpcPorts).size !== n) throw new Error('rpc ports must be distinct');
+  const accountsPer = opts.accountsPerParticipant ?? DEFAULT_ACCOUNTS_PER_PARTICIPANT;
+  const balance = (opts.fundBalance ?? DEFAULT_FUND_BALANCE).toString();
+
+  const participants: NetworkDescription['participants'] = [];
+  const secrets: Record<string, ParticipantSecrets> = {};
+  const alloc: Record<string, { balance: string }> = {};
+
+  for (let i = 0; i < n; i++) {
+    const id = `p${i + 1}`;
+    const validator = ed25519KeyPair();
+    const nkeys = {} as Record<ActorName, string>;
+    const nkeySeeds = {} as Record<ActorName, string>;
+    for (const actor of ACTORS) {
+      const kp = createUser();
+      nkeys[actor] = kp.getPublicKey();
+      nkeySeeds[actor] = new TextDecoder().decode(kp.getSeed());
+    }
+    const accountKeys: string[] = [];
+    const accounts: string[] = [];
+    for (let a = 0; a < accountsPer; a++) {
+      const key = randomSecp256k1Key();
+      accountKeys.push('0x' + hex(key));
+      const address = '0x' + hex(privateToAddress(key));
+      accounts.push(address);
+      alloc[address] = { balance };
+    }
+    participants.push({ id, name: `Participant ${i + 1}`, validatorKey: validator.publicHex, nkeys, accounts, rpcPort: rpcPorts[i] });
+    secrets[id] = ParticipantSecrets.parse({
+      participant: id,
+      devOnly: true,
+      validatorPrivateKey: validator.privatePkcs8Hex,
+      nkeySeeds,
+      accountKeys,
+    });
+  }
+  for (const a of opts.fund ?? []) {
+    const addr = normalizeAddress(a);
+    alloc[addr] = { balance };
+  }
+
+  const network = NetworkDescription.parse({
+    name: opts.name ?? DEFAULT_NETWORK_NAME,
+    chainId: opts.chainId ?? DEFAULT_CHAIN_ID,
+    devOnly: true,
+    consensus: { ...(opts.consensus ?? {}), type: 'raft' },
+    genesis: { timestamp: GENESIS_TIMESTAMP, gasLimit: opts.gasLimit ?? DEFAULT_GAS_LIMIT, alloc },
+    participants,
+  });
+  return { network, secrets };
+}
+
+export interface NetworkPaths {
+  dir: string;
+  network: string;
+  secretsDir: string;
+  /** Keyed by participant id. */
+  secrets: Record<string, string>;
+}
+
+export function networkPaths(dir: string, network?: NetworkDescription): NetworkPaths {
+  const abs = path.resolve(dir);
+  const secretsDir = path.join(abs, 'secrets');
+  const secrets: Record<string, string> = {};
+  for (const p of network?.participants ?? []) secrets[p.id] = path.join(secretsDir, `${p.id}.json`);
+  return { dir: abs, network: path.join(abs, 'network.json'), secretsDir, secrets };
+}
+
+/** Writes `<dir>/network.json` and `<dir>/secrets/<id>.json` (0600, directory 0700). */
+export async function writeNetwork(dir: string, generated: GeneratedNetwork): Promise<NetworkPaths> {
+  const paths = networkPaths(dir, generated.network);
+  await mkdir(paths.dir, { recursive: true });
+  await mkdir(paths.secretsDir, { recursive: true, mode: 0o700 });
+  await chmod(paths.secretsDir, 0o700);
+  for (const p of generated.network.participants) {
+    const s = generated.secrets[p.id];
+    if (!s) throw new Error(`no secrets for participant ${p.id}`);
+    const file = paths.secrets[p.id];
+    await writeFile(file, JSON.stringify(s, null, 2) + '\n', { mode: 0o600 });
+    await chmod(file, 0o600); // the mode option does not apply when the file already existed
+  }
+  await writeFile(paths.network, JSON.stringify(generated.network, null, 2) + '\n', { mode: 0o644 });
+  return paths;
+}
+
+/** generateNetwork + writeNetwork. */
+export async function generateNetworkFiles(dir: string, opts: GenerateOptions = {}): Promise<GeneratedNetwork & { paths: NetworkPaths }> {
+  const generated = generateNetwork(opts);
+  const paths = await writeNetwork(dir, generated);
+  return { ...generated, paths };
+}

@@ -1,0 +1,354 @@
+/**
+ * The SimpleStorage walkthrough with ethers v6 against a 4-participant network: deploy through p1,
+ * read on every gateway, write through p4, transfers, logs, a mixed load, and agreement of all
+ * four participants on the chain and its state.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { AbiCoder, Contract, ContractFactory, Interface, Wallet, getAddress, type TransactionReceipt } from 'ethers';
+import { compileReverter, compileSimpleStorage } from '../support/simple-storage.js';
+import { describeValue, q, signLegacy, useNetwork, waitFor, withDeadline } from '../support/network.js';
+
+const h = useNetwork('simplestorage', { testKeys: 8 });
+const SS = compileSimpleStorage();
+const ssIface = new Interface(SS.abi);
+const CHANGED_TOPIC = ssIface.getEvent('Changed')!.topicHash;
+const abi = AbiCoder.defaultAbiCoder();
+
+const T = 180_000; // per-test timeout; waits inside have their own, shorter deadlines
+
+/** Fields ethers (and most clients) read from a receipt. */
+function assertReceiptShape(r: any, hash: string, where: string): void {
+  assert.ok(r && typeof r === 'object', `${where}: no receipt for ${hash}`);
+  for (const k of ['transactionHash', 'transactionIndex', 'blockHash', 'blockNumber', 'from', 'to', 'cumulativeGasUsed', 'gasUsed', 'contractAddress', 'logs', 'logsBloom', 'status']) {
+    assert.ok(k in r, `${where}: receipt of ${hash} lacks "${k}": ${describeValue(r)}`);
+  }
+  assert.equal(r.transactionHash, hash, `${where}: receipt transactionHash`);
+  assert.ok(Array.isArray(r.logs), `${where}: receipt logs is not an array`);
+  assert.match(r.logsBloom, /^0x[0-9a-f]{512}$/i, `${where}: logsBloom`);
+  assert.ok('effectiveGasPrice' in r, `${where}: receipt lacks effectiveGasPrice: ${describeValue(r)}`);
+  assert.equal(q(r.effectiveGasPrice, 'effectiveGasPrice'), 0n, `${where}: effectiveGasPrice must be 0`);
+}
+
+/** Receipts are identical on every gateway (same block hash, number, status, logs). */
+function assertSameReceipts(receipts: any[], hash: string): void {
+  const [first, ...rest] = receipts;
+  rest.forEach((r, j) => {
+    for (const k of ['blockHash', 'blockNumber', 'transactionIndex', 'status', 'gasUsed', 'cumulativeGasUsed', 'contractAddress', 'logsBloom']) {
+      assert.deepEqual(r[k], first[k], `receipt of ${hash}: "${k}" differs between p1 (${describeValue(first[k])}) and p${j + 2} (${describeValue(r[k])})`);
+    }
+    assert.deepEqual(r.logs, first.logs, `receipt of ${hash}: logs differ between p1 and p${j + 2}`);
+  });
+}
+
+let ssAddress: string | undefined;
+let setReceipt: TransactionReceipt | undefined;
+
+function deployed(): string {
+  if (!ssAddress) throw new Error('SimpleStorage was not deployed (an earlier test failed)');
+  return ssAddress;
+}
+
+test('the gateways answer basic queries', { timeout: T }, async () => {
+  const t = h.t;
+  for (let i = 0; i < t.size; i++) {
+    assert.equal(q(await t.rpc(i, 'eth_chainId'), 'eth_chainId'), BigInt(t.chainId), `eth_chainId on ${t.participantId(i)}`);
+    assert.equal(await t.rpc(i, 'net_version'), String(t.chainId), `net_version on ${t.participantId(i)}`);
+    assert.equal(q(await t.rpc(i, 'eth_gasPrice')), 0n, `eth_gasPrice on ${t.participantId(i)}`);
+    assert.equal(q(await t.rpc(i, 'eth_maxPriorityFeePerGas')), 0n, `eth_maxPriorityFeePerGas on ${t.participantId(i)}`);
+    assert.equal(typeof (await t.rpc(i, 'web3_clientVersion')), 'string');
+    assert.equal(await t.rpc(i, 'eth_syncing'), false, `eth_syncing on ${t.participantId(i)}`);
+    const role = await t.rpc(i, 'raft_role');
+    assert.ok(role === 'minter' || role === 'verifier', `raft_role on ${t.participantId(i)}: ${describeValue(role)}`);
+    const genesis = await t.rpc(i, 'eth_getBlockByNumber', ['0x0', false]);
+    assert.ok(genesis && genesis.number === '0x0', `genesis block on ${t.participantId(i)}: ${describeValue(genesis)}`);
+  }
+  // exactly one minter, and everyone names it as leader
+  const leaders = await Promise.all(t.urls.map((_, i) => t.rpc<string>(i, 'raft_leader')));
+  assert.ok(leaders.every((l) => l === leaders[0]), `raft_leader disagrees: ${leaders.join(', ')}`);
+  const roles = await Promise.all(t.urls.map((_, i) => t.rpc<string>(i, 'raft_role')));
+  assert.deepEqual(roles.map((r, i) => (r === 'minter' ? t.participantId(i) : null)).filter(Boolean), [leaders[0]], `raft_role: ${roles.join(', ')}`);
+  // genesis identical everywhere
+  const hashes = await Promise.all(t.urls.map((_, i) => t.rpc(i, 'eth_getBlockByNumber', ['0x0', false]).then((b) => b.hash)));
+  assert.ok(hashes.every((x) => x === hashes[0]), `genesis hashes differ: ${hashes.join(', ')}`);
+});
+
+test('deploy SimpleStorage(42) through p1 with a node-managed key as an ethers Wallet', { timeout: T }, async () => {
+  const t = h.t;
+  const wallet = t.nodeWallet(0, 0);
+  const factory = new ContractFactory(SS.abi, SS.bytecode, wallet);
+  const contract = await withDeadline(factory.deploy(42), 60_000, 'ContractFactory.deploy(42) via p1 (populate + eth_sendRawTransaction)');
+  const tx = contract.deploymentTransaction();
+  assert.ok(tx, 'deploymentTransaction() is null');
+  const receipt = await tx.wait(1, 60_000);
+  assert.ok(receipt, 'no receipt for the deployment');
+  assert.equal(receipt.status, 1, 'deployment receipt status');
+  const address = await contract.getAddress();
+  assert.equal(receipt.contractAddress, address, 'receipt contractAddress');
+  assert.equal(receipt.from, wallet.address);
+
+  const receipts = await t.receiptsEverywhere(tx.hash);
+  receipts.forEach((r, i) => {
+    assertReceiptShape(r, tx.hash, t.participantId(i));
+    assert.equal(r.status, '0x1', `${t.participantId(i)}: status`);
+    assert.equal(getAddress(r.contractAddress), address, `${t.participantId(i)}: contractAddress`);
+    assert.equal(r.to, null, `${t.participantId(i)}: a deployment's "to" is null`);
+  });
+  assertSameReceipts(receipts, tx.hash);
+
+  // the transaction itself is queryable everywhere
+  for (let i = 0; i < t.size; i++) {
+    const got = await t.providers[i].getTransaction(tx.hash);
+    assert.ok(got, `eth_getTransactionByHash(${tx.hash}) on ${t.participantId(i)} is null`);
+    assert.equal(got.from, wallet.address);
+    assert.equal(got.blockNumber, receipt.blockNumber);
+    assert.equal(got.gasPrice ?? 0n, 0n);
+  }
+
+  // code and value on all four
+  const codes = await Promise.all(t.providers.map((p) => p.getCode(address)));
+  assert.ok(codes[0].length > 2, 'eth_getCode is empty on p1');
+  codes.forEach((c, i) => assert.equal(c, codes[0], `eth_getCode differs on ${t.participantId(i)}`));
+  for (let i = 0; i < t.size; i++) {
+    const c = new Contract(address, SS.abi, t.providers[i]);
+    assert.equal(await c.get(), 42n, `get() on ${t.participantId(i)}`);
+    assert.equal(await c.storedData(), 42n, `storedData() on ${t.participantId(i)}`);
+    assert.equal(q(await t.rpc(i, 'eth_getStorageAt', [address, '0x0', 'latest'])), 42n, `eth_getStorageAt slot 0 on ${t.participantId(i)}`);
+  }
+  ssAddress = address;
+});
+
+test('deploy SimpleStorage(42) through p1 with eth_sendTransaction from eth_accounts()[0]', { timeout: T }, async () => {
+  const t = h.t;
+  const provider = t.providers[0];
+  const accounts: string[] = await provider.send('eth_accounts', []);
+  assert.ok(Array.isArray(accounts) && accounts.length > 0, `eth_accounts on p1: ${describeValue(accounts)}`);
+  const managed = t.nodeKeys(0).map((k) => new Wallet(k).address.toLowerCase());
+  assert.ok(managed.includes(accounts[0].toLowerCase()), `eth_accounts()[0] ${accounts[0]} is not one of p1's node-managed accounts ${managed.join(', ')}`);
+  const deployTx = await new ContractFactory(SS.abi, SS.bytecode).getDeployTransaction(42);
+  const hash: string = await provider.send('eth_sendTransaction', [{ from: accounts[0], data: deployTx.data }]);
+  assert.match(hash, /^0x[0-9a-f]{64}$/i, 'eth_sendTransaction returns a tx hash');
+  const receipts = await t.receiptsEverywhere(hash);
+  receipts.forEach((r, i) => {
+    assertReceiptShape(r, hash, t.participantId(i));
+    assert.equal(r.status, '0x1', `${t.participantId(i)}: status`);
+    assert.equal(r.from.toLowerCase(), accounts[0].toLowerCase());
+  });
+  assertSameReceipts(receipts, hash);
+  const address = getAddress(receipts[0].contractAddress);
+  assert.notEqual(address, ssAddress, 'the two deployments share an address');
+  for (let i = 0; i < t.size; i++) {
+    assert.equal(await new Contract(address, SS.abi, t.providers[i]).get(), 42n, `get() on ${t.participantId(i)}`);
+  }
+});
+
+test('set(10) through p4 is seen as 10 on all four, with its Changed log', { timeout: T }, async () => {
+  const t = h.t;
+  const address = deployed();
+  const wallet = t.nodeWallet(3, 0);
+  const c = new Contract(address, SS.abi, wallet);
+  const tx = await withDeadline<any>(c.set(10), 60_000, 'set(10) via p4');
+  const receipt: TransactionReceipt | null = await tx.wait(1, 60_000);
+  assert.ok(receipt && receipt.status === 1, `set(10) receipt: ${describeValue(receipt)}`);
+  setReceipt = receipt;
+  const receipts = await t.receiptsEverywhere(tx.hash);
+  assertSameReceipts(receipts, tx.hash);
+  for (const [i, r] of receipts.entries()) {
+    assertReceiptShape(r, tx.hash, t.participantId(i));
+    assert.equal(r.logs.length, 1, `${t.participantId(i)}: set() emits one log`);
+    assert.equal(getAddress(r.logs[0].address), address);
+    assert.deepEqual(r.logs[0].topics, [CHANGED_TOPIC]);
+  }
+  for (let i = 0; i < t.size; i++) {
+    const ci = new Contract(address, SS.abi, t.providers[i]);
+    assert.equal(await ci.get(), 10n, `get() on ${t.participantId(i)} after set(10)`);
+    // and the value at the previous block is still 42 (state at any block)
+    assert.equal(await ci.get({ blockTag: receipt.blockNumber - 1 }), 42n, `get() at block ${receipt.blockNumber - 1} on ${t.participantId(i)}`);
+  }
+});
+
+test('eth_getLogs finds the Changed(10) event on every participant', { timeout: T }, async () => {
+  const t = h.t;
+  const address = deployed();
+  assert.ok(setReceipt, 'set(10) did not succeed (an earlier test failed)');
+  const data10 = abi.encode(['uint256'], [10]);
+  const found: any[] = [];
+  for (let i = 0; i < t.size; i++) {
+    const logs: any[] = await t.rpc(i, 'eth_getLogs', [{ address, fromBlock: '0x0', toBlock: 'latest', topics: [CHANGED_TOPIC] }]);
+    assert.ok(Array.isArray(logs), `eth_getLogs on ${t.participantId(i)}: ${describeValue(logs)}`);
+    assert.equal(logs.length, 1, `eth_getLogs on ${t.participantId(i)} returned ${logs.length} Changed logs: ${describeValue(logs)}`);
+    const log = logs[0];
+    assert.equal(log.data, data10, `${t.participantId(i)}: log data`);
+    assert.equal(log.transactionHash, setReceipt.hash, `${t.participantId(i)}: log transactionHash`);
+    assert.equal(Number(q(log.blockNumber)), setReceipt.blockNumber, `${t.participantId(i)}: log blockNumber`);
+    assert.equal(log.blockHash, setReceipt.blockHash, `${t.participantId(i)}: log blockHash`);
+    assert.equal(log.removed ?? false, false);
+    found.push(log);
+
+    // the same through ethers' own filter path, and by block hash
+    const viaEthers = await t.providers[i].getLogs({ address, topics: [CHANGED_TOPIC], fromBlock: setReceipt.blockNumber, toBlock: setReceipt.blockNumber });
+    assert.equal(viaEthers.length, 1, `provider.getLogs on ${t.participantId(i)}`);
+    assert.equal(ssIface.parseLog(viaEthers[0])?.args[0], 10n);
+    const byHash: any[] = await t.rpc(i, 'eth_getLogs', [{ blockHash: setReceipt.blockHash, topics: [CHANGED_TOPIC] }]);
+    assert.equal(byHash.length, 1, `eth_getLogs by blockHash on ${t.participantId(i)}: ${describeValue(byHash)}`);
+    // a topic that matches nothing
+    const none: any[] = await t.rpc(i, 'eth_getLogs', [{ address, fromBlock: '0x0', toBlock: 'latest', topics: ['0x' + '11'.repeat(32)] }]);
+    assert.deepEqual(none, [], `eth_getLogs with a non-matching topic on ${t.participantId(i)}`);
+  }
+  found.forEach((l, i) => assert.deepEqual(l, found[0], `the log differs on ${t.participantId(i)}`));
+});
+
+test('a value transfer changes balances identically on all four gateways', { timeout: T }, async () => {
+  const t = h.t;
+  const sender = t.nodeWallet(1, 0); // p2's node-managed account, through p2
+  const recipient = Wallet.createRandom().address;
+  const value = 12_345n;
+  const tx = await withDeadline(sender.sendTransaction({ to: recipient, value }), 60_000, 'value transfer via p2');
+  const receipt = await tx.wait(1, 60_000);
+  assert.ok(receipt && receipt.status === 1, `transfer receipt: ${describeValue(receipt)}`);
+  const receipts = await t.receiptsEverywhere(tx.hash);
+  assertSameReceipts(receipts, tx.hash);
+  const n = receipt.blockNumber;
+  for (let i = 0; i < t.size; i++) {
+    const p = t.providers[i];
+    const where = t.participantId(i);
+    assert.equal(await p.getBalance(recipient), value, `recipient balance on ${where}`);
+    assert.equal(await p.getBalance(recipient, n - 1), 0n, `recipient balance before the transfer on ${where}`);
+    const before = await p.getBalance(sender.address, n - 1);
+    const afterAt = await p.getBalance(sender.address, n);
+    assert.equal(before - afterAt, value, `sender paid exactly the value (gas price 0) on ${where}: before ${before}, after ${afterAt}`);
+  }
+  const senderBalances = await Promise.all(t.providers.map((p) => p.getBalance(sender.address, n)));
+  senderBalances.forEach((b, i) => assert.equal(b, senderBalances[0], `sender balance at block ${n} on ${t.participantId(i)}`));
+  const nonces = await Promise.all(t.providers.map((p) => p.getTransactionCount(sender.address, 'latest')));
+  nonces.forEach((x, i) => assert.equal(x, nonces[0], `sender nonce on ${t.participantId(i)}`));
+});
+
+test('after 50 mixed transactions across gateways all four agree on every block and the state root', { timeout: T }, async () => {
+  const t = h.t;
+  const address = deployed();
+  const wallets = t.testKeys.map((_, k) => t.testWallet(k, k % t.size)); // wallet k pinned to gateway k % 4
+  const recipients = Array.from({ length: 5 }, () => Wallet.createRandom().address);
+  const TOTAL = 50;
+  const plan: { k: number; kind: 'transfer' | 'set'; arg: bigint }[] = [];
+  for (let j = 0; j < TOTAL; j++) plan.push({ k: j % wallets.length, kind: j % 2 === 0 ? 'transfer' : 'set', arg: BigInt(1000 + j) });
+
+  const nonces = await Promise.all(wallets.map((w) => w.provider!.getTransactionCount(w.address, 'pending')));
+  const perWallet: string[][] = wallets.map(() => []);
+  let expectedTransferred = 0n;
+  for (const step of plan) {
+    const w = wallets[step.k];
+    const raw =
+      step.kind === 'transfer'
+        ? await signLegacy(w, t.chainId, { nonce: nonces[step.k]++, to: recipients[Number(step.arg % 5n)], value: step.arg, gasLimit: 21_000 })
+        : await signLegacy(w, t.chainId, { nonce: nonces[step.k]++, to: address, data: ssIface.encodeFunctionData('set', [step.arg]), gasLimit: 100_000 });
+    if (step.kind === 'transfer') expectedTransferred += step.arg;
+    perWallet[step.k].push(raw);
+  }
+  // each wallet sends its own transactions in nonce order; wallets run concurrently
+  const hashes: string[] = [];
+  await Promise.all(
+    perWallet.map(async (raws, k) => {
+      const gw = k % t.size;
+      for (const raw of raws) {
+        const hash = await t.rpc<string>(gw, 'eth_sendRawTransaction', [raw]);
+        assert.match(hash, /^0x[0-9a-f]{64}$/i, `eth_sendRawTransaction on ${t.participantId(gw)} returned ${describeValue(hash)}`);
+        hashes.push(hash);
+      }
+    }),
+  );
+  assert.equal(hashes.length, TOTAL);
+  assert.equal(new Set(hashes).size, TOTAL, 'duplicate tx hashes');
+
+  let top = 0;
+  for (const hash of hashes) {
+    const receipts = await t.receiptsEverywhere(hash, 90_000);
+    assertSameReceipts(receipts, hash);
+    assert.equal(receipts[0].status, '0x1', `tx ${hash} failed: ${describeValue(receipts[0])}`);
+    top = Math.max(top, Number(q(receipts[0].blockNumber)));
+  }
+
+  // every block 0..top is the same on all four, and so is the state at `top`
+  for (let n = 0; n <= top; n++) {
+    const blocks = await Promise.all(t.urls.map((_, i) => t.rpc(i, 'eth_getBlockByNumber', ['0x' + n.toString(16), false])));
+    blocks.forEach((b, i) => {
+      assert.ok(b, `block ${n} missing on ${t.participantId(i)}`);
+      for (const k of ['hash', 'parentHash', 'stateRoot', 'transactionsRoot', 'receiptsRoot', 'logsBloom', 'gasUsed', 'timestamp']) {
+        assert.equal(b[k], blocks[0][k], `block ${n}: "${k}" differs between p1 (${blocks[0][k]}) and ${t.participantId(i)} (${b[k]})`);
+      }
+      assert.deepEqual(b.transactions, blocks[0].transactions, `block ${n}: transactions differ on ${t.participantId(i)}`);
+    });
+    if (n > 0) {
+      const parent = await t.rpc(0, 'eth_getBlockByNumber', ['0x' + (n - 1).toString(16), false]);
+      assert.equal(blocks[0].parentHash, parent.hash, `block ${n} parentHash does not link to block ${n - 1}`);
+    }
+  }
+  const byHash = await Promise.all(t.urls.map(async (_, i) => {
+    const b = await t.rpc(i, 'eth_getBlockByNumber', ['0x' + top.toString(16), false]);
+    return t.rpc(i, 'eth_getBlockByHash', [b.hash, true]);
+  }));
+  byHash.forEach((b, i) => assert.equal(b.stateRoot, byHash[0].stateRoot, `stateRoot by hash on ${t.participantId(i)}`));
+  assert.ok(byHash[0].transactions.length === 0 || typeof byHash[0].transactions[0] === 'object', 'eth_getBlockByHash(…, true) returns full transactions');
+
+  // state agrees too
+  const values = await Promise.all(t.providers.map((p) => new Contract(address, SS.abi, p).get({ blockTag: top })));
+  values.forEach((v, i) => assert.equal(v, values[0], `get() at block ${top} on ${t.participantId(i)}`));
+  const recvBalances = await Promise.all(t.providers.map(async (p) => (await Promise.all(recipients.map((r) => p.getBalance(r, top)))).reduce((a, b) => a + b, 0n)));
+  recvBalances.forEach((b, i) => assert.equal(b, expectedTransferred, `sum of recipient balances on ${t.participantId(i)}`));
+  for (const w of wallets) {
+    const counts = await Promise.all(t.providers.map((p) => p.getTransactionCount(w.address, top)));
+    counts.forEach((c, i) => assert.equal(c, counts[0], `nonce of ${w.address} at ${top} on ${t.participantId(i)}`));
+  }
+});
+
+test('a reverting transaction is mined with status 0 and a revertReason', { timeout: T }, async () => {
+  const t = h.t;
+  const R = compileReverter();
+  const wallet = t.testWallet(0, 0);
+  const factory = new ContractFactory(R.abi, R.bytecode, wallet);
+  const contract = await withDeadline(factory.deploy(), 60_000, 'deploy Reverter via p1');
+  const deployReceipt = await contract.deploymentTransaction()!.wait(1, 60_000);
+  assert.equal(deployReceipt?.status, 1, 'Reverter deployment');
+  const address = await contract.getAddress();
+
+  // eth_call reports the revert and its reason
+  await assert.rejects(
+    new Contract(address, R.abi, t.providers[2]).fail.staticCall(),
+    (err: any) => {
+      const text = `${err?.reason ?? ''} ${err?.message ?? ''}`;
+      assert.match(text, /nope/, `eth_call of fail() should revert with "nope"; got ${describeValue(err)}`);
+      return true;
+    },
+  );
+  // eth_estimateGas also refuses
+  await assert.rejects(t.rpc(2, 'eth_estimateGas', [{ from: wallet.address, to: address, data: new Interface(R.abi).encodeFunctionData('fail') }]));
+
+  // sent anyway with an explicit gas limit, it is mined and fails
+  const nonce = await t.providers[0].getTransactionCount(wallet.address, 'pending');
+  const raw = await signLegacy(wallet, t.chainId, { nonce, to: address, data: new Interface(R.abi).encodeFunctionData('fail'), gasLimit: 200_000 });
+  const hash = await t.rpc<string>(0, 'eth_sendRawTransaction', [raw]);
+  const receipts = await t.receiptsEverywhere(hash);
+  assertSameReceipts(receipts, hash);
+  receipts.forEach((r, i) => {
+    const where = t.participantId(i);
+    assertReceiptShape(r, hash, where);
+    assert.equal(r.status, '0x0', `${where}: a reverted tx has status 0x0`);
+    assert.equal(r.logs.length, 0, `${where}: a reverted tx has no logs`);
+    assert.ok(typeof r.revertReason === 'string' && r.revertReason.length > 0, `${where}: receipt has no revertReason: ${describeValue(r)}`);
+    assert.equal(decodeRevertReason(r.revertReason), 'nope', `${where}: revertReason ${r.revertReason}`);
+  });
+  // its state change was rolled back, and the sender's nonce still advanced
+  for (let i = 0; i < t.size; i++) {
+    assert.equal(await new Contract(address, R.abi, t.providers[i]).touched(), 0n, `touched() on ${t.participantId(i)}`);
+    assert.equal(await t.providers[i].getTransactionCount(wallet.address, 'latest'), nonce + 1, `nonce after the reverted tx on ${t.participantId(i)}`);
+  }
+  // ethers sees the failure as a CALL_EXCEPTION with the receipt
+  const receipt = await t.providers[0].getTransactionReceipt(hash);
+  assert.equal(receipt?.status, 0);
+});
+
+/** GoQuorum reports the ABI-encoded Error(string) (0x08c379a0…); accept that or the plain string. */
+function decodeRevertReason(reason: string): string {
+  if (/^0x08c379a0/i.test(reason)) return abi.decode(['string'], '0x' + reason.slice(10))[0] as string;
+  return reason.replace(/^execution reverted:\s*/, '');
+}

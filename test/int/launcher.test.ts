@@ -1,0 +1,179 @@
+/**
+ * The local launcher (cli/launcher/network-runner.ts) with stand-in actors: tiny processes that do
+ * what the launcher relies on — read the env it passes, connect to NATS as their own NKEY user, reach
+ * their participant's database, and (gateway) answer eth_blockNumber / raft_leader over HTTP, asking
+ * consensus over NATS for the leader. Checks start, readiness, crash-restart, stop, resume, destroy,
+ * the readiness error, and that no child survives its parent (even a SIGKILLed one).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { startNetwork, DIST_DIR, REPO_DIR, type RunningNetwork } from '../../cli/launcher/network-runner.js';
+import { databaseExists } from '../../lib/postgres/admin.js';
+
+// Inside the repo so the stand-ins resolve node_modules like the real actors do.
+const FAKE_DIST = path.join(REPO_DIR, '.run', `fake-dist-${process.pid}`);
+
+const FAKE_ACTOR = `
+import http from 'node:http';
+import postgres from 'postgres';
+import { loadNetwork, loadSecrets } from ${JSON.stringify(path.join(DIST_DIR, 'lib/network/load.js'))};
+import { connectActor } from ${JSON.stringify(path.join(DIST_DIR, 'lib/nats/connect.js'))};
+import { subjects } from ${JSON.stringify(path.join(DIST_DIR, 'lib/subjects.js'))};
+const e = process.env;
+const actor = e.QUORUM_ACTOR;
+if (e.FAKE_CRASH === actor) { console.error('fake ' + actor + ' crashing on purpose'); process.exit(3); }
+const network = await loadNetwork(e.QUORUM_NETWORK);
+const secrets = await loadSecrets(e.QUORUM_SECRETS, network);
+if (secrets.participant !== e.QUORUM_PARTICIPANT) throw new Error('wrong secrets');
+const sql = postgres(e.QUORUM_PG_URL, { max: 1 });
+const [{ db }] = await sql\`select current_database() as db\`;
+const nc = await connectActor({ url: e.QUORUM_NATS_URL, network, secrets, actor });
+const scope = { net: network.name, participant: secrets.participant };
+console.log('fake ' + actor + ' of ' + scope.participant + ' up, db ' + db + ', extra ' + e.FAKE_EXTRA);
+let server;
+if (actor === 'consensus') {
+  nc.subscribe(subjects.consensusStatus(scope), { callback: (err, m) => { if (!err) m.respond(JSON.stringify({ leader: 'p1' })); } });
+}
+if (actor === 'gateway') {
+  const me = network.participants.find((p) => p.id === scope.participant);
+  server = http.createServer(async (req, res) => {
+    let body = ''; for await (const c of req) body += c;
+    const { id, method } = JSON.parse(body);
+    let out;
+    if (method === 'eth_blockNumber') out = { result: '0x0' };
+    else if (method === 'raft_leader') {
+      try { out = { result: JSON.parse(new TextDecoder().decode((await nc.request(subjects.consensusStatus(scope), '', { timeout: 500 })).data)).leader }; }
+      catch (err) { out = { error: { code: -32000, message: String(err) } }; }
+    } else out = { error: { code: -32601, message: 'no' } };
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ jsonrpc: '2.0', id, ...out }));
+  }).listen(me.rpcPort, '127.0.0.1');
+}
+const shutdown = async () => { console.log('fake ' + actor + ' stopping'); server?.close(); await nc.close(); await sql.end(); process.exit(0); };
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);
+`;
+
+// A parent that starts a network, reports the pids, then waits to be SIGKILLed.
+const ORPHAN_PARENT = `
+import { startNetwork } from ${JSON.stringify(path.join(DIST_DIR, 'cli/launcher/network-runner.js'))};
+const net = await startNetwork({ participants: 1, distDir: ${JSON.stringify(FAKE_DIST)}, dbPrefix: process.env.PREFIX, readyTimeoutMs: 30000 });
+const natsPid = Number((await import('node:fs')).readFileSync(net.dir + '/logs/nats-server.log', 'utf8').match(/\\[(\\d+)\\][^\\n]*Server is ready/g).pop().match(/\\d+/)[0]);
+console.log(JSON.stringify({ dir: net.dir, pids: [...net.processes().map((p) => p.pid), natsPid] }));
+setInterval(() => {}, 1000);
+`;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function rpc(url: string, method: string): Promise<{ result?: unknown }> {
+  const res = await fetch(url, { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: [] }) });
+  return (await res.json()) as { result?: unknown };
+}
+
+describe('local launcher', () => {
+  const prefix = `quorum_lt${process.pid}`;
+  let net: RunningNetwork | undefined;
+
+  before(async () => {
+    for (const rel of ['actors/gateway', 'actors/consensus', 'actors/ledger/executor', 'actors/ledger/state']) {
+      await mkdir(path.join(FAKE_DIST, rel), { recursive: true });
+      await writeFile(path.join(FAKE_DIST, rel, 'main.js'), FAKE_ACTOR);
+    }
+    await writeFile(path.join(FAKE_DIST, 'orphan-parent.mjs'), ORPHAN_PARENT);
+  });
+
+  after(async () => {
+    await net?.destroy().catch(() => {});
+    await rm(FAKE_DIST, { recursive: true, force: true });
+  });
+
+  it('starts, restarts a killed actor, stops, resumes and destroys', async () => {
+    net = await startNetwork({ participants: 2, distDir: FAKE_DIST, dbPrefix: prefix, env: { FAKE_EXTRA: 'x1' }, readyTimeoutMs: 30_000 });
+    const dir = net.dir;
+    const first = net.network;
+    assert.equal(net.rpcUrls.length, 2);
+    assert.equal((await rpc(net.rpcUrls[1], 'raft_leader')).result, 'p1');
+    assert.ok(await databaseExists(`${prefix}_p1`));
+    assert.ok(await databaseExists(`${prefix}_p2`));
+    assert.equal(net.processes().length, 8);
+    assert.ok(net.processes().every((p) => p.running));
+
+    // crash-restart
+    const before = net.processes().find((p) => p.participant === 'p1' && p.actor === 'consensus')!;
+    await net.kill('p1', 'consensus');
+    assert.equal(alive(before.pid!), false);
+    await until(() => net!.processes().find((p) => p.participant === 'p1' && p.actor === 'consensus')!.running, 10_000, 'restart');
+    const afterKill = net.processes().find((p) => p.participant === 'p1' && p.actor === 'consensus')!;
+    assert.notEqual(afterKill.pid, before.pid);
+    assert.equal(afterKill.restarts, 1);
+    await net.waitReady(15_000);
+
+    // stop: every process gone, nothing restarted
+    const pids = net.processes().map((p) => p.pid!);
+    await net.stop();
+    assert.deepEqual(pids.filter(alive), []);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(net.processes().every((p) => !p.running));
+
+    // resume from the same dir: same network, same databases
+    net = await startNetwork({ dir, distDir: FAKE_DIST, readyTimeoutMs: 30_000 });
+    assert.deepEqual(net.network, first);
+    assert.equal(net.dbPrefix, prefix);
+    await net.destroy();
+    assert.equal(await databaseExists(`${prefix}_p1`), false);
+    net = undefined;
+    await rm(dir, { recursive: true, force: true }); // we passed dir explicitly, so destroy kept it
+  });
+
+  it('a network that never gets ready fails with the actor logs and leaves nothing running', async () => {
+    let started: RunningNetwork | undefined;
+    await assert.rejects(
+      startNetwork({ participants: 1, distDir: FAKE_DIST, dbPrefix: `${prefix}b`, env: { FAKE_CRASH: 'gateway' }, readyTimeoutMs: 3_000 }).then((n) => (started = n)),
+      (err: Error) => {
+        assert.match(err.message, /not ready after 3000 ms/);
+        assert.match(err.message, /fake gateway crashing on purpose/);
+        assert.match(err.message, /p1-state\.log/);
+        return true;
+      },
+    );
+    assert.equal(started, undefined);
+    // It started in a temp dir, so it cleaned up after itself.
+    assert.equal(await databaseExists(`${prefix}b_p1`), false);
+  });
+
+  it('children die with a SIGKILLed parent', async () => {
+    const parent = spawn(process.execPath, [path.join(FAKE_DIST, 'orphan-parent.mjs')], {
+      env: { ...process.env, PREFIX: `${prefix}c` },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    parent.stdout!.on('data', (d) => (out += d));
+    await until(() => out.includes('\n') || parent.exitCode !== null, 40_000, 'orphan parent to start its network');
+    const { dir, pids } = JSON.parse(out.trim().split('\n').pop()!) as { dir: string; pids: number[] };
+    assert.equal(pids.length, 5);
+    assert.ok(pids.every(alive));
+    parent.kill('SIGKILL');
+    await until(() => pids.every((p) => !alive(p)), 10_000, 'children to die with their parent');
+    const { dropDatabase } = await import('../../lib/postgres/admin.js');
+    await dropDatabase(`${prefix}c_p1`);
+    await rm(dir, { recursive: true, force: true });
+  });
+});

@@ -1,0 +1,594 @@
+/**
+ * A deterministic simulation harness for the Raft core: an in-memory network that drops, delays, reorders,
+ * duplicates and partitions messages, nodes that crash and restart from exactly what they persisted, a fake
+ * tick clock, and a safety checker that watches every step. Everything random comes from one seeded
+ * generator, so a seed replays a run exactly.
+ */
+import { entryAt, lastIndexOf } from '../../actors/consensus/raft/log.js';
+import { RaftMessage } from '../../actors/consensus/raft/messages.js';
+import { nextRandom } from '../../actors/consensus/raft/rng.js';
+import { createRaft, step } from '../../actors/consensus/raft/index.js';
+import type {
+  Entry,
+  EntryData,
+  HardState,
+  ProposalResult,
+  RaftConfig,
+  RaftInput,
+  RaftOutput,
+  RaftState,
+  StepResult,
+} from '../../actors/consensus/raft/types.js';
+
+// ---------------------------------------------------------------------------------------------------------
+// Seeded randomness for the harness (separate from the nodes' own generators).
+
+export class SimRandom {
+  private state: number;
+
+  constructor(seed: number) {
+    this.state = seed | 0;
+  }
+
+  /** Uniform in [0, 1). */
+  next(): number {
+    const { value, next } = nextRandom(this.state);
+    this.state = next;
+    return value / 0x1_0000_0000;
+  }
+
+  /** Uniform integer in [min, max]. */
+  int(min: number, max: number): number {
+    return min + Math.floor(this.next() * (max - min + 1));
+  }
+
+  chance(probability: number): boolean {
+    return this.next() < probability;
+  }
+
+  pick<T>(items: readonly T[]): T {
+    return items[this.int(0, items.length - 1)];
+  }
+
+  shuffle<T>(items: T[]): T[] {
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = this.int(0, i);
+      [items[i], items[j]] = [items[j], items[i]];
+    }
+    return items;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Safety: checked from the outside on every step.
+//  - State machine safety: no two nodes ever commit different entries at one index.
+//  - Committed entries never change: each node emits each index once, in order, and never truncates below.
+//  - Election safety: at most one leader per term.
+//  - Leader completeness: a new leader holds every entry committed in an earlier term.
+
+export type ViolationKind =
+  | 'divergent-commit'
+  | 'commit-out-of-order'
+  | 'committed-entry-truncated'
+  | 'two-leaders-in-term'
+  | 'leader-lacks-committed-entry';
+
+export class SafetyViolation extends Error {
+  constructor(
+    readonly kind: ViolationKind,
+    detail: string,
+  ) {
+    super(`${kind}: ${detail}`);
+    this.name = 'SafetyViolation';
+  }
+}
+
+interface CommittedRecord {
+  key: string;
+  /** The term of the first node to emit it: the committing leader's (a later term at worst, never earlier). */
+  commitTerm: number;
+  firstBy: string;
+}
+
+export function entryKey(entry: Entry): string {
+  return `${entry.term}:${JSON.stringify(entry.data)}`;
+}
+
+export class SafetyChecker {
+  /** committed[i] describes index i; slot 0 is unused so that the next new index is always `length`. */
+  private readonly committed: (CommittedRecord | undefined)[] = [undefined];
+  private readonly nextToCommit = new Map<string, number>();
+  private readonly leaderOfTerm = new Map<number, string>();
+
+  get committedCount(): number {
+    return this.committed.length - 1;
+  }
+
+  get termsWithLeader(): number {
+    return this.leaderOfTerm.size;
+  }
+
+  /** A node emitted `entries` as newly committed while in `term`. */
+  observeCommitted(node: string, term: number, entries: readonly Entry[]): void {
+    for (const entry of entries) {
+      const expected = this.nextToCommit.get(node) ?? 1;
+      if (entry.index !== expected) {
+        throw new SafetyViolation('commit-out-of-order', `${node} committed index ${entry.index}; ${expected} was next`);
+      }
+      const key = entryKey(entry);
+      const known = this.committed[entry.index];
+      if (known === undefined) {
+        // Nodes emit in order from 1, so the globally committed indexes are a prefix.
+        this.committed.push({ key, commitTerm: term, firstBy: node });
+      } else if (known.key !== key) {
+        throw new SafetyViolation(
+          'divergent-commit',
+          `index ${entry.index}: ${node} committed ${key}, ${known.firstBy} committed ${known.key}`,
+        );
+      }
+      this.nextToCommit.set(node, entry.index + 1);
+    }
+  }
+
+  /** A node restarted having already delivered (so it will not emit again) indexes up to `resumeAfter`. */
+  observeRestart(node: string, resumeAfter: number): void {
+    this.nextToCommit.set(node, resumeAfter + 1);
+  }
+
+  /** A node asked its storage to delete entries from `from` on. */
+  observeTruncation(node: string, from: number): void {
+    const applied = (this.nextToCommit.get(node) ?? 1) - 1;
+    if (from <= applied) {
+      throw new SafetyViolation('committed-entry-truncated', `${node} truncates from ${from}, applied up to ${applied}`);
+    }
+  }
+
+  /** After every step of a node. */
+  observeState(node: string, state: RaftState): void {
+    if (state.role !== 'leader') return;
+    const holder = this.leaderOfTerm.get(state.term);
+    if (holder === undefined) {
+      this.leaderOfTerm.set(state.term, node);
+      this.checkLeaderCompleteness(node, state);
+    } else if (holder !== node) {
+      throw new SafetyViolation('two-leaders-in-term', `${holder} and ${node} both lead term ${state.term}`);
+    }
+  }
+
+  private checkLeaderCompleteness(node: string, state: RaftState): void {
+    for (let index = 1; index < this.committed.length; index++) {
+      const record = this.committed[index]!;
+      if (record.commitTerm >= state.term) continue;
+      const held = entryAt(state.log, index);
+      if (held === undefined || entryKey(held) !== record.key) {
+        throw new SafetyViolation(
+          'leader-lacks-committed-entry',
+          `${node} leads term ${state.term} without index ${index} = ${record.key} (committed in term ${record.commitTerm})`,
+        );
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The simulated cluster.
+
+export type StepFn = (state: RaftState, input: RaftInput) => StepResult;
+
+export interface SimScenario {
+  seed: number;
+  nodeCount: number;
+  electionTicksMin: number;
+  electionTicksMax: number;
+  heartbeatTicks: number;
+  maxEntriesPerAppend: number;
+  /** Ticks during which faults happen; then everything heals and liveness is measured. */
+  faultTicks: number;
+  dropRate: number;
+  duplicateRate: number;
+  /** Messages arrive 1 + [0, maxDelay] ticks after they are sent: random delays reorder them too. */
+  maxDelay: number;
+  /** Per tick: chance to cut the network anew, chance to heal a cut. */
+  partitionRate: number;
+  healRate: number;
+  /** Per node and tick: chance a live node crashes, chance a crashed node restarts. */
+  crashRate: number;
+  restartRate: number;
+  /** Per tick: chance a block is proposed. */
+  proposeRate: number;
+}
+
+/** Draws a scenario from a seed: cluster size, timing and fault intensity all vary between runs. */
+export function scenarioForSeed(seed: number, faultTicks = 300): SimScenario {
+  const random = new SimRandom(seed ^ 0x5eed);
+  const electionTicksMin = random.int(8, 12);
+  return {
+    seed,
+    nodeCount: random.chance(0.5) ? 3 : 5,
+    electionTicksMin,
+    electionTicksMax: electionTicksMin + random.int(4, 10),
+    heartbeatTicks: random.int(1, 3),
+    maxEntriesPerAppend: random.pick([1, 3, 64]),
+    faultTicks,
+    dropRate: random.next() * 0.2,
+    duplicateRate: random.next() * 0.1,
+    maxDelay: random.int(0, 3),
+    partitionRate: random.next() * 0.04,
+    healRate: 0.02 + random.next() * 0.08,
+    crashRate: random.next() * 0.006,
+    restartRate: 0.02 + random.next() * 0.08,
+    proposeRate: 0.1 + random.next() * 0.4,
+  };
+}
+
+export interface SimOptions {
+  /** The core's step; tests substitute deliberately broken variants to prove the checker catches them. */
+  stepFn?: StepFn;
+  /** Validate every message against the zod schemas and a JSON round trip (slower). */
+  validateMessages?: boolean;
+  trace?: (line: string) => void;
+}
+
+interface InFlight {
+  deliverAt: number;
+  message: RaftMessage;
+}
+
+/** What a node's shell would have on disk: exactly what `output.persist` told it, and what it applied. */
+interface Disk {
+  hardState: HardState;
+  entries: Entry[];
+  appliedIndex: number;
+}
+
+interface SimNode {
+  id: string;
+  config: RaftConfig;
+  /** null while crashed. */
+  state: RaftState | null;
+  disk: Disk;
+}
+
+export class HarnessError extends Error {
+  override name = 'HarnessError';
+}
+
+export class SimulatedCluster {
+  readonly random: SimRandom;
+  readonly checker = new SafetyChecker();
+  readonly nodes: SimNode[];
+  now = 0;
+  dropRate: number;
+  duplicateRate: number;
+  maxDelay: number;
+  /** Node id → group; messages only cross between nodes of the same group. null: no partition. */
+  partition: Map<string, number> | null = null;
+  messagesDelivered = 0;
+  private inFlight: InFlight[] = [];
+  private readonly stepFn: StepFn;
+  private readonly onCommit: ((node: string, entry: Entry) => void)[] = [];
+
+  constructor(
+    readonly scenario: SimScenario,
+    private readonly options: SimOptions = {},
+  ) {
+    this.random = new SimRandom(scenario.seed);
+    this.stepFn = options.stepFn ?? step;
+    this.dropRate = scenario.dropRate;
+    this.duplicateRate = scenario.duplicateRate;
+    this.maxDelay = scenario.maxDelay;
+    const peers = Array.from({ length: scenario.nodeCount }, (_, i) => `n${i + 1}`);
+    this.nodes = peers.map((id) => {
+      const config: RaftConfig = {
+        id,
+        peers,
+        electionTicksMin: scenario.electionTicksMin,
+        electionTicksMax: scenario.electionTicksMax,
+        heartbeatTicks: scenario.heartbeatTicks,
+        maxEntriesPerAppend: scenario.maxEntriesPerAppend,
+        seed: this.random.int(0, 0x7fffffff),
+      };
+      return { id, config, state: createRaft(config), disk: { hardState: { term: 0, votedFor: null }, entries: [], appliedIndex: 0 } };
+    });
+  }
+
+  node(id: string): SimNode {
+    const found = this.nodes.find((n) => n.id === id);
+    if (found === undefined) throw new HarnessError(`no node ${id}`);
+    return found;
+  }
+
+  liveNodes(): SimNode[] {
+    return this.nodes.filter((n) => n.state !== null);
+  }
+
+  /** Live nodes that believe they lead, newest term first. */
+  leaders(): SimNode[] {
+    return this.liveNodes()
+      .filter((n) => n.state!.role === 'leader')
+      .sort((a, b) => b.state!.term - a.state!.term);
+  }
+
+  whenCommitted(listener: (node: string, entry: Entry) => void): void {
+    this.onCommit.push(listener);
+  }
+
+  /** One tick of fake time: due messages arrive (in random order), then every live node ticks. */
+  tick(): void {
+    this.now += 1;
+    const due: InFlight[] = [];
+    const later: InFlight[] = [];
+    for (const item of this.inFlight) (item.deliverAt <= this.now ? due : later).push(item);
+    this.inFlight = later;
+    for (const { message } of this.random.shuffle(due)) this.deliver(message);
+    for (const node of this.random.shuffle(this.liveNodes())) this.stepNode(node, { type: 'tick' });
+  }
+
+  propose(id: string, data: EntryData): ProposalResult {
+    const node = this.node(id);
+    if (node.state === null) return { accepted: false, reason: 'crashed' };
+    return this.stepNode(node, { type: 'propose', data }).proposal!;
+  }
+
+  crash(id: string): void {
+    const node = this.node(id);
+    if (node.state === null) return;
+    node.state = null;
+    this.trace(`crash ${id}`);
+  }
+
+  /**
+   * Rebuilds a crashed node from its disk alone. With `withCommitHint` it also gets the index its shell had
+   * applied (what a real shell stores after applying); without, it relearns commitment from the leader.
+   */
+  restart(id: string, withCommitHint: boolean): void {
+    const node = this.node(id);
+    if (node.state !== null) return;
+    const commitIndex = withCommitHint ? node.disk.appliedIndex : 0;
+    node.state = createRaft(node.config, {
+      hardState: { ...node.disk.hardState },
+      entries: node.disk.entries.slice(),
+      commitIndex,
+    });
+    node.disk.appliedIndex = commitIndex;
+    this.checker.observeRestart(id, commitIndex);
+    this.trace(`restart ${id} term=${node.disk.hardState.term} last=${node.disk.entries.length} hint=${commitIndex}`);
+  }
+
+  /** Cuts the network into the given groups (nodes not listed form one more group together). */
+  cut(groups: string[][]): void {
+    this.partition = new Map();
+    groups.forEach((group, i) => group.forEach((id) => this.partition!.set(id, i)));
+    for (const node of this.nodes) if (!this.partition.has(node.id)) this.partition.set(node.id, groups.length);
+    this.trace(`cut ${JSON.stringify(groups)}`);
+  }
+
+  heal(): void {
+    this.partition = null;
+    this.trace('heal');
+  }
+
+  private connected(a: string, b: string): boolean {
+    return this.partition === null || this.partition.get(a) === this.partition.get(b);
+  }
+
+  private deliver(message: RaftMessage): void {
+    const target = this.node(message.to);
+    if (target.state === null || !this.connected(message.from, message.to)) return;
+    if (this.dropRate > 0 && this.random.chance(this.dropRate)) return;
+    this.messagesDelivered += 1;
+    this.stepNode(target, { type: 'message', message });
+  }
+
+  private stepNode(node: SimNode, input: RaftInput): RaftOutput {
+    const { state, output } = this.stepFn(node.state!, input);
+    node.state = state;
+    this.persist(node, output);
+    for (const message of output.messages) this.send(node, message);
+    this.apply(node, state, output.committed);
+    this.checker.observeState(node.id, state);
+    if (this.options.trace !== undefined) this.traceStep(node, input, output);
+    return output;
+  }
+
+  /** Carries out `output.persist` on the node's disk, checking that it is coherent with the node's state. */
+  private persist(node: SimNode, output: RaftOutput): void {
+    const { disk } = node;
+    const { hardState, truncateFrom, entries } = output.persist;
+    if (hardState !== undefined) disk.hardState = { ...hardState };
+    if (truncateFrom !== undefined) {
+      if (truncateFrom > disk.entries.length + 1) throw new HarnessError(`${node.id}: truncate past the end`);
+      this.checker.observeTruncation(node.id, truncateFrom);
+      disk.entries.length = truncateFrom - 1;
+    }
+    for (const entry of entries) {
+      if (entry.index !== disk.entries.length + 1) {
+        throw new HarnessError(`${node.id}: persisting index ${entry.index} after ${disk.entries.length}`);
+      }
+      disk.entries.push(entry);
+    }
+    // What is on disk must be what the node believes it persisted; otherwise a restart would silently differ.
+    const state = node.state!;
+    if (
+      disk.entries.length !== lastIndexOf(state.log) ||
+      disk.hardState.term !== state.term ||
+      disk.hardState.votedFor !== state.votedFor
+    ) {
+      throw new HarnessError(
+        `${node.id}: disk (term ${disk.hardState.term}, vote ${disk.hardState.votedFor}, last ${disk.entries.length}) ` +
+          `differs from state (term ${state.term}, vote ${state.votedFor}, last ${lastIndexOf(state.log)})`,
+      );
+    }
+  }
+
+  private send(node: SimNode, message: RaftMessage): void {
+    if (message.from !== node.id) throw new HarnessError(`${node.id} sent a message from ${message.from}`);
+    if (this.options.validateMessages) {
+      const parsed = RaftMessage.safeParse(JSON.parse(JSON.stringify(message)));
+      if (!parsed.success) throw new HarnessError(`invalid message ${JSON.stringify(message)}: ${parsed.error.message}`);
+    }
+    const copies = this.duplicateRate > 0 && this.random.chance(this.duplicateRate) ? 2 : 1;
+    for (let i = 0; i < copies; i++) {
+      this.inFlight.push({ deliverAt: this.now + 1 + this.random.int(0, this.maxDelay), message });
+    }
+  }
+
+  private apply(node: SimNode, state: RaftState, committed: readonly Entry[]): void {
+    if (committed.length === 0) return;
+    this.checker.observeCommitted(node.id, state.term, committed);
+    for (const entry of committed) {
+      if (entry.index > node.disk.entries.length) {
+        throw new HarnessError(`${node.id}: committed index ${entry.index} was never persisted`);
+      }
+      for (const listener of this.onCommit) listener(node.id, entry);
+    }
+    node.disk.appliedIndex = committed[committed.length - 1].index;
+  }
+
+  private trace(line: string): void {
+    this.options.trace?.(`[t=${this.now}] ${line}`);
+  }
+
+  private traceStep(node: SimNode, input: RaftInput, output: RaftOutput): void {
+    const s = node.state!;
+    const what =
+      input.type === 'message'
+        ? `${input.message.type} from ${input.message.from} t${input.message.term}`
+        : input.type === 'propose'
+          ? `propose → ${JSON.stringify(output.proposal)}`
+          : 'tick';
+    const effects = [
+      output.persist.hardState ? `hs=${JSON.stringify(output.persist.hardState)}` : '',
+      output.persist.truncateFrom !== undefined ? `trunc>=${output.persist.truncateFrom}` : '',
+      output.persist.entries.length ? `+${output.persist.entries.length}e` : '',
+      output.committed.length ? `commit ${output.committed[0].index}..${output.committed[output.committed.length - 1].index}` : '',
+      output.messages.length ? `send ${output.messages.length}` : '',
+    ].filter(Boolean);
+    if (input.type === 'tick' && effects.length === 0) return;
+    this.trace(`${node.id} ${s.role} t${s.term} last=${lastIndexOf(s.log)} ci=${s.commitIndex} | ${what} | ${effects.join(' ')}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// A whole run: random faults, then healing and a liveness check.
+
+export class LivenessFailure extends Error {
+  override name = 'LivenessFailure';
+}
+
+export interface SimReport {
+  seed: number;
+  nodeCount: number;
+  ticks: number;
+  /** Ticks from healing until every node committed the final proposal. */
+  ticksToRecover: number;
+  committedEntries: number;
+  termsWithLeader: number;
+  messagesDelivered: number;
+  crashes: number;
+  cuts: number;
+}
+
+/** Runs a scenario; throws SafetyViolation (on the first bad step), LivenessFailure or HarnessError. */
+export function runScenario(scenario: SimScenario, options: SimOptions = {}): SimReport {
+  const cluster = new SimulatedCluster(scenario, options);
+  const { random } = cluster;
+  let blockNumber = 0;
+  let crashes = 0;
+  let cuts = 0;
+
+  for (let t = 0; t < scenario.faultTicks; t++) {
+    if (random.chance(scenario.partitionRate)) {
+      cluster.cut(randomPartition(random, cluster.nodes.map((n) => n.id)));
+      cuts += 1;
+    } else if (cluster.partition !== null && random.chance(scenario.healRate)) {
+      cluster.heal();
+    }
+    for (const node of cluster.nodes) {
+      // Leaders are crashed more often than others: losing the leader is the interesting case.
+      const rate = node.state?.role === 'leader' ? scenario.crashRate * 3 : scenario.crashRate;
+      if (node.state !== null && random.chance(rate)) {
+        cluster.crash(node.id);
+        crashes += 1;
+      } else if (node.state === null && random.chance(scenario.restartRate)) {
+        cluster.restart(node.id, random.chance(0.5));
+      }
+    }
+    if (random.chance(scenario.proposeRate)) {
+      // Mostly to a node that believes it leads (which may be a stale one), sometimes to anyone.
+      const leaders = cluster.leaders();
+      const live = cluster.liveNodes();
+      const target = leaders.length > 0 && random.chance(0.9) ? random.pick(leaders) : live.length > 0 ? random.pick(live) : null;
+      if (target !== null) {
+        blockNumber += 1;
+        cluster.propose(target.id, { kind: 'block', block: { seed: scenario.seed, n: blockNumber } });
+      }
+    }
+    cluster.tick();
+  }
+
+  // Faults stop: the network heals, every node comes back, nothing is dropped (delays and duplicates remain).
+  cluster.heal();
+  cluster.dropRate = 0;
+  for (const node of cluster.nodes) cluster.restart(node.id, random.chance(0.5));
+  const ticksToRecover = awaitCommitEverywhere(cluster, { kind: 'block', block: { seed: scenario.seed, final: true } });
+
+  return {
+    seed: scenario.seed,
+    nodeCount: scenario.nodeCount,
+    ticks: cluster.now,
+    ticksToRecover,
+    committedEntries: cluster.checker.committedCount,
+    termsWithLeader: cluster.checker.termsWithLeader,
+    messagesDelivered: cluster.messagesDelivered,
+    crashes,
+    cuts,
+  };
+}
+
+/** Liveness bound: once faults stop, a proposal commits everywhere within this many ticks. */
+export function livenessBound(scenario: SimScenario): number {
+  return 10 * scenario.electionTicksMax;
+}
+
+/**
+ * Keeps proposing `data` to the current leader until every node has committed it, re-proposing whenever the
+ * leader does not hold the earlier proposal (it went to a leader that was then deposed). Returns the ticks
+ * it took; throws LivenessFailure past the bound.
+ */
+export function awaitCommitEverywhere(cluster: SimulatedCluster, data: EntryData): number {
+  const bound = livenessBound(cluster.scenario);
+  const wanted = JSON.stringify(data);
+  const committedBy = new Set<string>();
+  cluster.whenCommitted((node, entry) => {
+    if (JSON.stringify(entry.data) === wanted) committedBy.add(node);
+  });
+  let pending: { index: number; term: number } | null = null;
+  for (let elapsed = 0; elapsed <= bound; elapsed++) {
+    if (committedBy.size === cluster.nodes.length) return elapsed;
+    const leader = cluster.leaders()[0];
+    if (leader !== undefined) {
+      const held = pending === null ? undefined : entryAt(leader.state!.log, pending.index);
+      if (held === undefined || held.term !== pending!.term) {
+        const result = cluster.propose(leader.id, data);
+        if (result.accepted) pending = { index: result.index!, term: result.term! };
+      }
+    }
+    cluster.tick();
+  }
+  const states = cluster.nodes
+    .map((n) => `${n.id}: ${n.state!.role} term ${n.state!.term} leader ${n.state!.leaderId} last ${lastIndexOf(n.state!.log)} commit ${n.state!.commitIndex}`)
+    .join('; ');
+  throw new LivenessFailure(
+    `proposal not committed on all nodes within ${bound} ticks of healing (committed by ${[...committedBy].join(',') || 'none'}); ${states}`,
+  );
+}
+
+/** Splits nodes into two or three groups at random, or isolates one node. */
+function randomPartition(random: SimRandom, ids: string[]): string[][] {
+  if (random.chance(0.3)) return [[random.pick(ids)]];
+  const groupCount = random.chance(0.8) ? 2 : 3;
+  const groups: string[][] = Array.from({ length: groupCount }, () => []);
+  for (const id of ids) groups[random.int(0, groupCount - 1)].push(id);
+  return groups.filter((g) => g.length > 0);
+}

@@ -1,0 +1,162 @@
+/**
+ * Deterministic simulation of the Raft core: many seeded runs of random faults, each checked for safety on
+ * every step and for liveness once the faults stop.
+ *
+ *   RAFT_SIM_RUNS=<n>   number of seeded runs (default 1000, seeds 1..n)
+ *   RAFT_SIM_SEED=<n>   run only that seed (replay a failure)
+ *   RAFT_SIM_TRACE=1    with RAFT_SIM_SEED: print every event of the run
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { lastIndexOf, sliceLog } from '../../actors/consensus/raft/log.js';
+import { step } from '../../actors/consensus/raft/step.js';
+import type { Entry, RaftState } from '../../actors/consensus/raft/types.js';
+import {
+  SafetyChecker,
+  SafetyViolation,
+  SimulatedCluster,
+  awaitCommitEverywhere,
+  runScenario,
+  scenarioForSeed,
+  type SimReport,
+  type StepFn,
+} from './raft-network.js';
+
+const REPLAY = 'node --test dist/test/sim/raft.test.js';
+
+function envInt(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value)) throw new Error(`${name} must be an integer, got ${raw}`);
+  return value;
+}
+
+function seedsToRun(): number[] {
+  const only = envInt('RAFT_SIM_SEED');
+  if (only !== undefined) return [only];
+  const runs = envInt('RAFT_SIM_RUNS') ?? 1000;
+  return Array.from({ length: runs }, (_, i) => i + 1);
+}
+
+test('random faults never break safety, and the cluster recovers once they stop', () => {
+  const seeds = seedsToRun();
+  const tracing = process.env.RAFT_SIM_TRACE === '1' && seeds.length === 1;
+  const started = performance.now();
+  const reports: SimReport[] = [];
+  for (const seed of seeds) {
+    const scenario = scenarioForSeed(seed);
+    try {
+      reports.push(
+        runScenario(scenario, {
+          // Checking every message against the wire schemas is slow; a sample of runs suffices.
+          validateMessages: seed % 25 === 0 || seeds.length === 1,
+          trace: tracing ? (line) => console.log(line) : undefined,
+        }),
+      );
+    } catch (err) {
+      const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      assert.fail(
+        `raft simulation failed for seed ${seed} (${JSON.stringify(scenario)}):\n  ${message}\n` +
+          `replay: RAFT_SIM_SEED=${seed} RAFT_SIM_TRACE=1 ${REPLAY}`,
+      );
+    }
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const worstRecovery = Math.max(...reports.map((r) => r.ticksToRecover));
+  const committed = reports.reduce((sum, r) => sum + r.committedEntries, 0);
+  const terms = reports.reduce((sum, r) => sum + r.termsWithLeader, 0);
+  const crashes = reports.reduce((sum, r) => sum + r.crashes, 0);
+  const cuts = reports.reduce((sum, r) => sum + r.cuts, 0);
+  console.log(
+    `raft sim: ${reports.length} runs in ${seconds.toFixed(1)}s; ${committed} entries committed, ` +
+      `${terms} terms with a leader, ${crashes} crashes, ${cuts} partitions; ` +
+      `slowest recovery ${worstRecovery} ticks`,
+  );
+  // The runs must exercise the faults, or they prove little.
+  if (seeds.length >= 100) {
+    assert.ok(crashes > seeds.length / 2, 'too few crashes across runs');
+    assert.ok(cuts > seeds.length / 2, 'too few partitions across runs');
+    assert.ok(committed > seeds.length * 20, 'too few commits across runs');
+  }
+});
+
+test('a seed replays exactly', () => {
+  const scenario = scenarioForSeed(4242);
+  assert.deepEqual(runScenario(scenario), runScenario(scenario));
+});
+
+/**
+ * A broken core: a leader reports its whole log as committed without waiting for a majority. The checker
+ * must notice when such a leader is cut off, takes proposals, and is then overwritten.
+ */
+function commitsWithoutMajority(): StepFn {
+  // What each state has already reported, so nothing is reported twice (that would be a different bug).
+  const reported = new WeakMap<RaftState, number>();
+  return (state, input) => {
+    const { state: next, output } = step(state, input);
+    const already = reported.get(state) ?? state.commitIndex;
+    const committed: Entry[] = output.committed.filter((entry) => entry.index > already);
+    let upTo = committed.length > 0 ? committed[committed.length - 1].index : already;
+    if (next.role === 'leader' && lastIndexOf(next.log) > upTo) {
+      committed.push(...sliceLog(next.log, upTo + 1, lastIndexOf(next.log)));
+      upTo = lastIndexOf(next.log);
+    }
+    reported.set(next, upTo);
+    return { state: next, output: { ...output, committed } };
+  };
+}
+
+test('the safety checker catches a leader that commits without a majority', () => {
+  const broken = commitsWithoutMajority();
+  const caught: number[] = [];
+  for (let seed = 1; seed <= 200 && caught.length < 5; seed++) {
+    try {
+      runScenario(scenarioForSeed(seed), { stepFn: broken });
+    } catch (err) {
+      if (!(err instanceof SafetyViolation)) throw err;
+      caught.push(seed);
+    }
+  }
+  assert.equal(caught.length, 5, `only seeds ${caught.join(',')} of 200 caught the broken core`);
+});
+
+test('the broken core is caught in a scripted split: an isolated leader commits alone', () => {
+  const cluster = new SimulatedCluster(
+    { ...scenarioForSeed(7), nodeCount: 3, dropRate: 0, duplicateRate: 0, maxDelay: 0 },
+    { stepFn: commitsWithoutMajority() },
+  );
+  while (cluster.leaders().length === 0) cluster.tick();
+  const oldLeader = cluster.leaders()[0].id;
+  cluster.cut([[oldLeader]]);
+  // The isolated leader takes a proposal and, being broken, reports it committed at once.
+  assert.equal(cluster.propose(oldLeader, { kind: 'block', block: 'lost' }).accepted, true);
+  assert.throws(() => {
+    // The majority side elects a new leader and commits its own entries at the same indexes.
+    for (let i = 0; i < 200; i++) {
+      const leader = cluster.leaders().find((n) => n.id !== oldLeader);
+      if (leader !== undefined) cluster.propose(leader.id, { kind: 'block', block: `kept-${i}` });
+      cluster.tick();
+    }
+  }, SafetyViolation);
+});
+
+test('the checker reports two different entries committed at one index', () => {
+  const checker = new SafetyChecker();
+  checker.observeCommitted('a', 1, [{ term: 1, index: 1, data: { kind: 'noop' } }]);
+  checker.observeCommitted('b', 1, [{ term: 1, index: 1, data: { kind: 'noop' } }]);
+  assert.throws(
+    () => checker.observeCommitted('c', 2, [{ term: 2, index: 1, data: { kind: 'noop' } }]),
+    (err: unknown) => err instanceof SafetyViolation && err.kind === 'divergent-commit',
+  );
+  assert.throws(
+    () => checker.observeCommitted('a', 1, [{ term: 1, index: 1, data: { kind: 'noop' } }]),
+    (err: unknown) => err instanceof SafetyViolation && err.kind === 'commit-out-of-order',
+  );
+});
+
+test('a healthy cluster commits a proposal everywhere quickly', () => {
+  const cluster = new SimulatedCluster({ ...scenarioForSeed(11), dropRate: 0, duplicateRate: 0 });
+  const ticks = awaitCommitEverywhere(cluster, { kind: 'block', block: 'hello' });
+  assert.ok(ticks <= 3 * cluster.scenario.electionTicksMax, `took ${ticks} ticks`);
+});
