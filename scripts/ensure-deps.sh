@@ -5,11 +5,12 @@
 #   1. node_modules: `npm ci` when missing or older than package-lock.json
 #   2. nats-server:  `apt-get install -y nats-server` when missing (the project runs its OWN server
 #                    with a generated config on a free port; a system service on 4222 is ignored)
-#   3. PostgreSQL:   `apt-get install -y postgresql` when missing; every cluster started (pg_ctlcluster);
-#                    then an admin URL that can CREATE DATABASE is found:
-#                      $QUORUM_PG_URL if set (must work), else .run/pg-url if present,
-#                      else postgres://postgres@127.0.0.1:5432/postgres (works with trust auth),
-#                      else — typical fresh install, where TCP needs a password and the `postgres` role
+#   3. PostgreSQL:   an admin URL that can CREATE DATABASE:
+#                      $QUORUM_PG_URL if set (must work; nothing is installed), else .run/pg-url if it works,
+#                      else postgres://postgres@127.0.0.1:5432/postgres if it works (e.g. trust auth),
+#                      else PostgreSQL is installed if missing (`apt-get install -y postgresql`), a cluster
+#                      created if none exists, every cluster started (pg_ctlcluster), and then — typical
+#                      fresh install, where TCP needs a password and the `postgres` role
 #                      has none — a role `quorum` (password `quorum`, LOGIN CREATEDB; dev only) is
 #                      created through the local socket as the postgres OS user, and
 #                      postgres://quorum:quorum@127.0.0.1:<port>/postgres is written to .run/pg-url,
@@ -80,33 +81,7 @@ if [ -z "$NATS_BIN" ]; then
 fi
 
 # --- 3. PostgreSQL ---------------------------------------------------------------------------------
-if ! command -v pg_lsclusters >/dev/null 2>&1 && ! command -v pg_ctl >/dev/null 2>&1 && ! command -v psql >/dev/null 2>&1 \
-   && [ -z "${QUORUM_PG_URL:-}" ]; then
-  apt_install postgresql
-fi
-
-if command -v pg_lsclusters >/dev/null 2>&1; then
-  if [ -z "$(pg_lsclusters --no-header 2>/dev/null)" ]; then
-    VER=$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
-    [ -n "$VER" ] || die "PostgreSQL is installed but /usr/lib/postgresql is empty"
-    log "creating cluster $VER/main"
-    as_root pg_createcluster "$VER" main >&2
-  fi
-  while read -r ver name port status _; do
-    [ -n "$ver" ] || continue
-    if [ "$status" != online ]; then
-      log "starting PostgreSQL cluster $ver/$name"
-      as_root pg_ctlcluster "$ver" "$name" start >&2 || as_root service postgresql start >&2 || true
-    fi
-  done < <(pg_lsclusters --no-header)
-  pg_lsclusters --no-header | awk -v p="$PG_PORT" '$3 == p && $4 == "online" { found = 1 } END { exit !found }' \
-    || [ -n "${QUORUM_PG_URL:-}" ] \
-    || die "no PostgreSQL cluster is online on port $PG_PORT (pg_lsclusters; logs in /var/log/postgresql/); set QUORUM_PG_PORT or QUORUM_PG_URL"
-elif [ -z "${QUORUM_PG_URL:-}" ] && command -v service >/dev/null 2>&1; then
-  as_root service postgresql start >&2 || true
-fi
-
-# Can this URL connect and create databases?
+# Can this URL connect and create databases? (psql if present, else the project's own driver)
 pg_ok() {
   local url=$1
   if command -v psql >/dev/null 2>&1; then
@@ -119,24 +94,51 @@ pg_ok() {
       catch { process.exitCode = 1 } finally { await sql.end({ timeout: 1 }) }' 2>/dev/null
   fi
 }
-# Wait for a just-started server to accept connections.
-for _ in $(seq 1 30); do
-  if command -v pg_isready >/dev/null 2>&1; then pg_isready -q -h 127.0.0.1 -p "$PG_PORT" && break; else break; fi
-  sleep 0.5
-done
+have_pg_server() { ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || command -v postgres >/dev/null 2>&1; }
+
+# Install (if missing) and start the local server; used only when no working URL is found first.
+start_local_pg() {
+  have_pg_server || apt_install postgresql
+  if command -v pg_lsclusters >/dev/null 2>&1; then
+    if [ -z "$(pg_lsclusters --no-header 2>/dev/null)" ]; then
+      local ver
+      ver=$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
+      [ -n "$ver" ] || die "PostgreSQL is installed but /usr/lib/postgresql is empty"
+      log "creating cluster $ver/main"
+      as_root pg_createcluster "$ver" main >&2
+    fi
+    while read -r ver name port status _; do
+      [ -n "$ver" ] || continue
+      if [ "$status" != online ]; then
+        log "starting PostgreSQL cluster $ver/$name (port $port)"
+        as_root pg_ctlcluster "$ver" "$name" start >&2 || as_root service postgresql start >&2 || true
+      fi
+    done < <(pg_lsclusters --no-header)
+    pg_lsclusters --no-header | awk -v p="$PG_PORT" '$3 == p && $4 == "online" { found = 1 } END { exit !found }' \
+      || die "no PostgreSQL cluster is online on port $PG_PORT (see pg_lsclusters, /var/log/postgresql/); set QUORUM_PG_PORT or QUORUM_PG_URL"
+  elif command -v service >/dev/null 2>&1; then
+    as_root service postgresql start >&2 || true
+  fi
+  # wait for a just-started server
+  if command -v pg_isready >/dev/null 2>&1; then
+    for _ in $(seq 1 40); do pg_isready -q -h 127.0.0.1 -p "$PG_PORT" && break; sleep 0.5; done
+  fi
+}
 
 PG_URL=""
 if [ -n "${QUORUM_PG_URL:-}" ]; then
   pg_ok "$QUORUM_PG_URL" || die "QUORUM_PG_URL=$(redact "$QUORUM_PG_URL") cannot connect or lacks CREATEDB"
   PG_URL=$QUORUM_PG_URL
+elif [ -s "$PG_URL_FILE" ] && pg_ok "$(head -1 "$PG_URL_FILE")"; then
+  PG_URL=$(head -1 "$PG_URL_FILE")
+elif pg_ok "$DEFAULT_PG_URL"; then
+  PG_URL=$DEFAULT_PG_URL
 else
-  if [ -s "$PG_URL_FILE" ] && pg_ok "$(head -1 "$PG_URL_FILE")"; then
-    PG_URL=$(head -1 "$PG_URL_FILE")
-  elif pg_ok "$DEFAULT_PG_URL"; then
+  start_local_pg
+  FALLBACK="postgres://quorum:quorum@127.0.0.1:${PG_PORT}/postgres"
+  if pg_ok "$DEFAULT_PG_URL"; then
     PG_URL=$DEFAULT_PG_URL
-    rm -f "$PG_URL_FILE"
   else
-    FALLBACK="postgres://quorum:quorum@127.0.0.1:${PG_PORT}/postgres"
     if ! pg_ok "$FALLBACK"; then
       command -v psql >/dev/null 2>&1 || die "cannot reach PostgreSQL at $DEFAULT_PG_URL and psql is missing; set QUORUM_PG_URL"
       log "creating PostgreSQL role quorum (LOGIN CREATEDB, password quorum; dev only) via the local socket"

@@ -34,6 +34,7 @@ export class TxPool {
   private readonly committedNonce = new Map<string, bigint>();
   /** Logged but not yet committed: hash → tx, and per-sender nonces. */
   private readonly inflight = new Map<string, LoggedTx>();
+  private readonly inflightBySender = new Map<string, Set<LoggedTx>>();
   private readonly committedHashes = new Set<string>();
 
   constructor(private readonly maxSize = 100_000) {}
@@ -53,10 +54,26 @@ export class TxPool {
   /** Next nonce the log implies for a sender (committed and in-flight entries), or undefined if never seen. */
   private logNonce(from: string): bigint | undefined {
     let n = this.committedNonce.get(from);
-    for (const t of this.inflight.values()) {
-      if (t.from === from && (n === undefined || t.nonce + 1n > n)) n = t.nonce + 1n;
+    for (const t of this.inflightBySender.get(from) ?? []) {
+      if (n === undefined || t.nonce + 1n > n) n = t.nonce + 1n;
     }
     return n;
+  }
+
+  private setInflight(t: LoggedTx): void {
+    this.inflight.set(t.hash, t);
+    let set = this.inflightBySender.get(t.from);
+    if (!set) this.inflightBySender.set(t.from, (set = new Set()));
+    set.add(t);
+  }
+
+  private clearInflight(hash: string): void {
+    const t = this.inflight.get(hash);
+    if (!t) return;
+    this.inflight.delete(hash);
+    const set = this.inflightBySender.get(t.from);
+    set?.delete(t);
+    if (set && set.size === 0) this.inflightBySender.delete(t.from);
   }
 
   private floorNonce(from: string, hint: bigint): bigint {
@@ -106,7 +123,7 @@ export class TxPool {
   noteLogged(txs: readonly LoggedTx[]): void {
     for (const t of txs) {
       this.removePending(t.hash);
-      if (!this.committedHashes.has(t.hash)) this.inflight.set(t.hash, t);
+      if (!this.committedHashes.has(t.hash)) this.setInflight(t);
       // a pending tx of the same sender and nonce can no longer be executed
       const stale = this.bySender.get(t.from)?.get(t.nonce);
       if (stale) this.removePending(stale.hash);
@@ -116,14 +133,14 @@ export class TxPool {
   /** Log entries were truncated: their txs are pending again (when we still hold them). */
   noteTruncated(txs: readonly PoolTx[]): void {
     for (const t of txs) {
-      this.inflight.delete(t.hash);
+      this.clearInflight(t.hash);
       this.add(t);
     }
   }
 
   noteCommitted(txs: readonly LoggedTx[]): void {
     for (const t of txs) {
-      this.inflight.delete(t.hash);
+      this.clearInflight(t.hash);
       this.committedHashes.add(t.hash);
       const n = this.committedNonce.get(t.from);
       if (n === undefined || t.nonce + 1n > n) this.committedNonce.set(t.from, t.nonce + 1n);

@@ -72,8 +72,7 @@ export const Replies = {
   stateStorage: Hash32,
   poolNonce: PoolNonceReply,
   consensusStatus: ConsensusStatus,
-  /** SubmitResult, plus optional per-transaction reasons (ignored by zod when consensus sends none). */
-  submit: SubmitResult.extend({ rejected: z.array(z.object({ hash: Hash32, message: z.string() })).optional() }),
+  submit: SubmitResult,
 } as const;
 
 export interface BusBackendOptions {
@@ -151,7 +150,7 @@ export function createBusBackend(bus: Bus, opts: BusBackendOptions): BusBackend 
       try {
         await refreshHead();
       } catch (err) {
-        log.warn('head not available yet; will ask again when needed', {}, err);
+        log.warn('head not available yet; will ask again when needed', { reason: (err as Error).message });
       }
     },
 

@@ -12,12 +12,16 @@ export interface SubmitTx {
   from: string;
   /** hex quantity */
   nonce: string;
+  /** hex quantity: the tx's gas limit, so the minter can fill blocks without decoding */
+  gasLimit: string;
+  /** hex quantity: the sender's nonce in state at admission (a floor for the pool's nonce tracking) */
+  accountNonce: string;
 }
 
 export interface SubmitReply {
   accepted: string[];
   /** Optional per-transaction reasons; a hash neither accepted nor listed here gets a generic rejection. */
-  rejected?: { hash: string; message: string }[];
+  rejected?: { hash: string; reason: string }[];
 }
 
 export interface SubmitBatcher {
@@ -48,7 +52,7 @@ export function createSubmitBatcher(send: (txs: SubmitTx[]) => Promise<SubmitRep
 
   const settle = (batch: Waiter[], reply: SubmitReply) => {
     const accepted = new Set(reply.accepted.map((h) => h.toLowerCase()));
-    const reasons = new Map((reply.rejected ?? []).map((r) => [r.hash.toLowerCase(), r.message]));
+    const reasons = new Map((reply.rejected ?? []).map((r) => [r.hash.toLowerCase(), r.reason]));
     for (const w of batch) {
       const h = w.tx.hash.toLowerCase();
       if (accepted.has(h)) w.resolve();

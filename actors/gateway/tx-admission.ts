@@ -7,7 +7,8 @@
  */
 import type { Common } from '@ethereumjs/common';
 import { RLP } from '@ethereumjs/rlp';
-import { createTxFromRLP, TransactionType, type TypedTransaction } from '@ethereumjs/tx';
+import { keccak_256 } from '@noble/hashes/sha3';
+import { createTxFromRLP, paramsTx, TransactionType, type TypedTransaction } from '@ethereumjs/tx';
 import { CodedError, ErrorCode } from '../../lib/errors.js';
 import { toHex } from '../../lib/hex.js';
 
@@ -81,6 +82,26 @@ function claimedChainId(bytes: Uint8Array): Checked<{ type: 0 | 1 | 2; chainId: 
   return { ok: true, value: { type, chainId: (vn - 35n) / 2n } };
 }
 
+/**
+ * Every ethereumjs tx constructor copies its Common and merges the tx params into the copy (JSON round
+ * trips and a cache rebuild: more than half the cost of decoding). Decoding never changes a Common, so
+ * the gateway decodes with one prepared copy whose copy() is itself. Used only here, only for decoding
+ * (never for signing or execution).
+ */
+const decodingCommons = new WeakMap<Common, Common>();
+function decodingCommon(common: Common): Common {
+  let c = decodingCommons.get(common);
+  if (!c) {
+    const prepared = common.copy();
+    prepared.updateParams(paramsTx);
+    prepared.copy = () => prepared;
+    prepared.updateParams = () => undefined;
+    decodingCommons.set(common, prepared);
+    c = prepared;
+  }
+  return c;
+}
+
 /** Decodes and authenticates a raw transaction for this chain. */
 export function decodeRawTransaction(bytes: Uint8Array, common: Common): Checked<DecodedTx> {
   if (bytes.length === 0) return reject('invalid transaction: empty');
@@ -92,7 +113,7 @@ export function decodeRawTransaction(bytes: Uint8Array, common: Common): Checked
 
   let tx: TypedTransaction;
   try {
-    tx = createTxFromRLP(bytes, { common });
+    tx = createTxFromRLP(bytes, { common: decodingCommon(common) });
   } catch (err) {
     return reject(`invalid transaction: ${ejsMessage(err)}`);
   }
@@ -109,8 +130,10 @@ export function decodeRawTransaction(bytes: Uint8Array, common: Common): Checked
   return {
     ok: true,
     value: {
+      // The decoders accept only canonical encodings (strict RLP, no leading zeros), so the hash of the
+      // bytes received is the transaction hash, and they are what consensus orders.
       raw: toHex(bytes),
-      hash: toHex(tx.hash()),
+      hash: toHex(keccak_256(bytes)),
       from,
       type,
       chainId: expected,

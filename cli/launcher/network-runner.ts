@@ -268,7 +268,8 @@ async function launch(opts: StartOptions, dir: string, createdDir: boolean): Pro
     if (opts.participants !== undefined && opts.participants !== network.participants.length) {
       throw new Error(`${paths.network} describes ${network.participants.length} participants, not ${opts.participants}; use another dir to generate a new network`);
     }
-    const missing = (opts.fund ?? []).filter((a) => !network.genesis.alloc[a.toLowerCase()] && !network.genesis.alloc[a]);
+    const norm = (a: string) => '0x' + a.trim().replace(/^0x/i, '').toLowerCase();
+    const missing = (opts.fund ?? []).filter((a) => !network.genesis.alloc[norm(a)]);
     if (missing.length) throw new Error(`${paths.network} already exists and does not fund ${missing.join(', ')} (genesis cannot change); use a fresh dir`);
   } else {
     const n = opts.participants ?? 4;
@@ -317,11 +318,15 @@ async function launch(opts: StartOptions, dir: string, createdDir: boolean): Pro
 
   // 6. actors
   const procs: ActorProcess[] = [];
+  // The actors inherit this process's environment (OTEL_*, PATH...), minus what would confuse them:
+  // node:test's marker (an actor is not a test file).
+  const inherited: NodeJS.ProcessEnv = { ...process.env };
+  delete inherited.NODE_TEST_CONTEXT;
   const logFile = (participant: string, actor: ActorName) => path.join(logDir, `${participant}-${actor}.log`);
   for (const p of network.participants) {
     for (const actor of ACTOR_START_ORDER) {
       const env: NodeJS.ProcessEnv = {
-        ...process.env,
+        ...inherited,
         QUORUM_NETWORK: paths.network,
         QUORUM_SECRETS: paths.secrets[p.id],
         QUORUM_PARTICIPANT: p.id,

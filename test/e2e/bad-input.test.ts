@@ -221,21 +221,32 @@ test('transactions the ledger must refuse', { timeout: T }, async (tt) => {
 test('an oversized request is refused and the server answers the next request', { timeout: T }, async () => {
   const t = h.t;
   const big = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_sendRawTransaction', params: ['0x' + '00'.repeat(3 * 1024 * 1024)] }); // ~6 MB
-  const res = await postHttp(t.urls[0], big, 60_000);
-  if (res.status === 413) {
-    // fine: refused at the HTTP layer
-  } else {
-    const body = res.json;
-    assert.ok(body && body.error, `6 MB request: expected HTTP 413 or a JSON-RPC error, got HTTP ${res.status}: ${res.text.slice(0, 300)}`);
-    assert.equal(typeof body.error.code, 'number');
-    assert.ok(typeof body.error.message === 'string' && body.error.message.length > 0);
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    let res;
+    try {
+      res = await postHttp(t.urls[0], big, 60_000);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      assert.fail(
+        `6 MB request (attempt ${attempt}): the client got ${code ?? (err as Error).message} instead of an answer — the gateway closed ` +
+          'the connection while the body was still being uploaded, so a Node client never reads the 413. Drain (read and discard) ' +
+          'the rest of the body, or linger before closing, so that the 413 reaches the client.',
+      );
+    }
+    if (res.status !== 413) {
+      const body = res.json;
+      assert.ok(body && body.error, `6 MB request: expected HTTP 413 or a JSON-RPC error, got HTTP ${res.status}: ${res.text.slice(0, 300)}`);
+      assert.equal(typeof body.error.code, 'number');
+      assert.ok(typeof body.error.message === 'string' && body.error.message.length > 0);
+    }
+    assert.equal(q(await t.rpc(0, 'eth_chainId')), BigInt(t.chainId), `eth_chainId after oversized request #${attempt}`);
   }
-  // a huge batch is also bounded
-  const hugeBatch = JSON.stringify(Array.from({ length: 100_000 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'eth_chainId', params: [] })));
+  // a huge batch (under the body limit) is bounded too: an answer, not a hang or a crash
+  const hugeBatch = JSON.stringify(Array.from({ length: 50_000 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'eth_chainId', params: [] })));
   const res2 = await postHttp(t.urls[0], hugeBatch, 60_000);
-  assert.ok(res2.status === 413 || res2.json !== undefined, `100k batch: HTTP ${res2.status}: ${res2.text.slice(0, 200)}`);
-  // and the gateway still works
-  assert.equal(q(await t.rpc(0, 'eth_chainId')), BigInt(t.chainId), 'eth_chainId after the oversized requests');
+  assert.ok(res2.status === 413 || res2.json !== undefined, `50k-member batch: HTTP ${res2.status}: ${res2.text.slice(0, 200)}`);
+  // and every gateway still works
+  for (let i = 0; i < t.size; i++) assert.equal(q(await t.rpc(i, 'eth_chainId')), BigInt(t.chainId), `eth_chainId on ${t.participantId(i)} afterwards`);
 });
 
 test('nothing of the refused input was stored, and every gateway still answers', { timeout: T }, async () => {

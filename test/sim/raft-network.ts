@@ -199,7 +199,7 @@ export interface SimScenario {
 }
 
 /** Draws a scenario from a seed: cluster size, timing and fault intensity all vary between runs. */
-export function scenarioForSeed(seed: number, faultTicks = 300): SimScenario {
+export function scenarioForSeed(seed: number, faultTicks = 400): SimScenario {
   const random = new SimRandom(seed ^ 0x5eed);
   const electionTicksMin = random.int(8, 12);
   return {
@@ -208,7 +208,7 @@ export function scenarioForSeed(seed: number, faultTicks = 300): SimScenario {
     electionTicksMin,
     electionTicksMax: electionTicksMin + random.int(4, 10),
     heartbeatTicks: random.int(1, 3),
-    maxEntriesPerAppend: random.pick([1, 3, 64]),
+    maxEntriesPerAppend: random.pick([4, 16, 64]),
     faultTicks,
     dropRate: random.next() * 0.2,
     duplicateRate: random.next() * 0.1,
@@ -264,6 +264,8 @@ export class SimulatedCluster {
   /** Node id → group; messages only cross between nodes of the same group. null: no partition. */
   partition: Map<string, number> | null = null;
   messagesDelivered = 0;
+  /** Conflicting tails removed from some node's log: proof that the repair path ran. */
+  truncations = 0;
   private inFlight: InFlight[] = [];
   private readonly stepFn: StepFn;
   private readonly onCommit: ((node: string, entry: Entry) => void)[] = [];
@@ -399,6 +401,7 @@ export class SimulatedCluster {
     if (truncateFrom !== undefined) {
       if (truncateFrom > disk.entries.length + 1) throw new HarnessError(`${node.id}: truncate past the end`);
       this.checker.observeTruncation(node.id, truncateFrom);
+      this.truncations += 1;
       disk.entries.length = truncateFrom - 1;
     }
     for (const entry of entries) {
@@ -485,6 +488,7 @@ export interface SimReport {
   committedEntries: number;
   termsWithLeader: number;
   messagesDelivered: number;
+  truncations: number;
   crashes: number;
   cuts: number;
 }
@@ -541,6 +545,7 @@ export function runScenario(scenario: SimScenario, options: SimOptions = {}): Si
     committedEntries: cluster.checker.committedCount,
     termsWithLeader: cluster.checker.termsWithLeader,
     messagesDelivered: cluster.messagesDelivered,
+    truncations: cluster.truncations,
     crashes,
     cuts,
   };

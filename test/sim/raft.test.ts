@@ -68,9 +68,10 @@ test('random faults never break safety, and the cluster recovers once they stop'
   const terms = reports.reduce((sum, r) => sum + r.termsWithLeader, 0);
   const crashes = reports.reduce((sum, r) => sum + r.crashes, 0);
   const cuts = reports.reduce((sum, r) => sum + r.cuts, 0);
+  const truncations = reports.reduce((sum, r) => sum + r.truncations, 0);
   console.log(
     `raft sim: ${reports.length} runs in ${seconds.toFixed(1)}s; ${committed} entries committed, ` +
-      `${terms} terms with a leader, ${crashes} crashes, ${cuts} partitions; ` +
+      `${terms} terms with a leader, ${crashes} crashes, ${cuts} partitions, ${truncations} tail truncations; ` +
       `slowest recovery ${worstRecovery} ticks`,
   );
   // The runs must exercise the faults, or they prove little.
@@ -78,6 +79,7 @@ test('random faults never break safety, and the cluster recovers once they stop'
     assert.ok(crashes > seeds.length / 2, 'too few crashes across runs');
     assert.ok(cuts > seeds.length / 2, 'too few partitions across runs');
     assert.ok(committed > seeds.length * 20, 'too few commits across runs');
+    assert.ok(truncations > 0, 'no run exercised the repair of a conflicting tail');
   }
 });
 

@@ -2,9 +2,12 @@
  * Log replication (Raft §5.3): the leader's AppendEntries, the follower's log check and repair, and the
  * leader's bookkeeping of what each follower holds, which decides commitment (§5.4.2).
  *
- * Flow control is one request in flight per follower: a response (or the next heartbeat, if it was lost)
- * triggers the next batch of at most `maxEntriesPerAppend` entries. A follower far behind therefore catches up
- * in one round trip per term of divergence (the refusal hint skips whole terms) plus one per batch.
+ * Flow control is one current request per follower. An answer to the current request (the one that reached
+ * `sentUpTo`) triggers the next batch of at most `maxEntriesPerAppend` entries; answers to older requests,
+ * duplicates and reordered ones, only update what is known, so they can never start parallel streams that
+ * would multiply with every heartbeat. A lost request or answer is retried by the next heartbeat, which
+ * resends the current batch. A follower far behind thus catches up in one round trip per term of divergence
+ * (the refusal hint skips whole terms) plus one per batch.
  */
 import { lastIndexOf, lastIndexWithTermAtMost, sliceLog, termAt } from './log.js';
 import { indexHeldByMajority } from './quorum.js';
@@ -23,6 +26,7 @@ export function sendAppend(t: Transition, peer: string): void {
   if (prevLogTerm === undefined) {
     throw new RangeError(`nextIndex ${progress.nextIndex} of ${peer} is past the leader's log`);
   }
+  const entries = sliceLog(s.log, progress.nextIndex, prevLogIndex + s.config.maxEntriesPerAppend);
   send(t, {
     type: 'AppendEntries',
     from: s.config.id,
@@ -30,10 +34,10 @@ export function sendAppend(t: Transition, peer: string): void {
     term: s.term,
     prevLogIndex,
     prevLogTerm,
-    entries: sliceLog(s.log, progress.nextIndex, prevLogIndex + s.config.maxEntriesPerAppend),
+    entries,
     leaderCommit: s.commitIndex,
   });
-  s.progress.set(peer, { ...progress, awaitingResponse: true });
+  s.progress.set(peer, { ...progress, sentUpTo: prevLogIndex + entries.length, awaitingResponse: true });
 }
 
 /** Heartbeats go to every follower; new entries only to those not already waiting on an answer. */
@@ -114,26 +118,32 @@ export function handleAppendEntriesResponse(t: Transition, m: AppendEntriesRespo
   if (s.role !== 'leader') return;
   const progress = s.progress.get(m.from);
   if (progress === undefined) return;
-  const heard = { ...progress, awaitingResponse: false, recentlyActive: true };
 
   if (m.success) {
     const matchIndex = Math.max(progress.matchIndex, Math.min(m.matchIndex, lastIndexOf(s.log)));
+    const answersCurrent = m.matchIndex >= progress.sentUpTo;
     const nextIndex = Math.max(progress.nextIndex, matchIndex + 1);
-    s.progress.set(m.from, { ...heard, matchIndex, nextIndex });
-    if (advanceLeaderCommit(t)) broadcastAppend(t, 'idle'); // tell followers promptly; includes this one
-    else if (nextIndex <= lastIndexOf(s.log)) sendAppend(t, m.from);
+    s.progress.set(m.from, {
+      ...progress,
+      matchIndex,
+      nextIndex,
+      recentlyActive: true,
+      awaitingResponse: progress.awaitingResponse && !answersCurrent,
+    });
+    if (advanceLeaderCommit(t)) broadcastAppend(t, 'idle'); // tell followers promptly; includes this one if idle
+    else if (answersCurrent && nextIndex <= lastIndexOf(s.log)) sendAppend(t, m.from);
     return;
   }
 
   // A refusal answers the probe at prevLogIndex; one for an older probe (reordered, duplicated) says nothing new.
   if (m.reject === undefined || m.reject.prevLogIndex !== progress.nextIndex - 1) {
-    s.progress.set(m.from, heard);
+    s.progress.set(m.from, { ...progress, recentlyActive: true });
     return;
   }
   const { prevLogIndex, hintIndex, hintTerm } = m.reject;
   const probe = hintTerm > 0 ? lastIndexWithTermAtMost(s.log, hintIndex, hintTerm) : hintIndex;
   // Never below what is known to match, always strictly below the refused probe: each refusal makes progress.
   const nextIndex = Math.max(Math.min(prevLogIndex, probe + 1), progress.matchIndex + 1);
-  s.progress.set(m.from, { ...heard, nextIndex });
+  s.progress.set(m.from, { ...progress, nextIndex, recentlyActive: true });
   sendAppend(t, m.from);
 }

@@ -55,7 +55,9 @@ export interface PeerProgress {
   readonly nextIndex: number;
   /** The highest index known to match the leader's log. */
   readonly matchIndex: number;
-  /** An AppendEntries went out and no answer came back yet: wait for it (or the next heartbeat). */
+  /** prevLogIndex + entries sent in the latest AppendEntries: only an answer reaching it is current. */
+  readonly sentUpTo: number;
+  /** The latest AppendEntries has not been answered: new entries wait for that answer (or a heartbeat). */
   readonly awaitingResponse: boolean;
   /** Heard from within the current check-quorum window. */
   readonly recentlyActive: boolean;

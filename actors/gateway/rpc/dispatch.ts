@@ -3,6 +3,7 @@
  * out), one span per call, errors mapped through errors.ts.
  */
 import { context, SpanKind, SpanStatusCode, type Context, type Tracer } from '@opentelemetry/api';
+import { CodedError, ErrorCode } from '../../../lib/errors.js';
 import type { Logger } from '../../../lib/logger.js';
 import { Attr } from '../../../lib/tracing.js';
 import { RpcCode, invalidRequest, methodNotFound, parseError, toRpcError, type RpcErrorObject } from './errors.js';
@@ -34,7 +35,10 @@ export function createDispatcher(methods: Record<string, Method>, opts: Dispatch
 
   const fail = (id: RpcId, err: unknown, method?: string): RpcResponse => {
     const { error, internal } = toRpcError(err);
-    if (internal) log.error('rpc call failed', { method }, err);
+    if (internal) {
+      if (err instanceof CodedError && err.code === ErrorCode.Unavailable) log.warn('rpc call failed: dependency unavailable', { method, reason: err.message });
+      else log.error('rpc call failed', { method }, err);
+    }
     return errorResponse(id, error);
   };
 

@@ -31,6 +31,9 @@ import {
   positional,
 } from './params.js';
 
+
+/** A transaction that passed admission, with the sender's state nonce it was checked against. */
+type AdmittedTx = DecodedTx & { accountNonce: bigint };
 export interface CallContext {
   /** Adds an attribute to the call's span. */
   setAttribute(key: string, value: string | number): void;
@@ -131,7 +134,7 @@ export function createMethods(deps: MethodDeps): Record<string, Method> {
   // ---- sending -----------------------------------------------------------------------------------------
 
   /** Decode + admission against the state at head. Throws CodedError(Rejected). */
-  async function admit(bytes: Uint8Array): Promise<DecodedTx> {
+  async function admit(bytes: Uint8Array): Promise<AdmittedTx> {
     const decoded = decodeRawTransaction(bytes, common);
     if (!decoded.ok) throw decoded.error;
     const head = await backend.head();
@@ -141,10 +144,11 @@ export function createMethods(deps: MethodDeps): Record<string, Method> {
       account: account ? { nonce: BigInt(account.nonce), balance: BigInt(account.balance) } : null,
     });
     if (!admitted.ok) throw admitted.error;
-    return admitted.value;
+    return { ...admitted.value, accountNonce: account ? BigInt(account.nonce) : 0n };
   }
 
-  const enqueue = (tx: DecodedTx): Promise<void> => backend.submit({ raw: tx.raw, hash: tx.hash, from: tx.from, nonce: quantity(tx.nonce) });
+  const enqueue = (tx: AdmittedTx): Promise<void> =>
+    backend.submit({ raw: tx.raw, hash: tx.hash, from: tx.from, nonce: quantity(tx.nonce), gasLimit: quantity(tx.gasLimit), accountNonce: quantity(tx.accountNonce) });
 
   async function sendTransaction(args: z.infer<typeof SendTxParam>, ctx: CallContext): Promise<string> {
     if (args.privateFor !== undefined || args.privateFrom !== undefined || args.privacyFlag !== undefined) {
@@ -170,7 +174,7 @@ export function createMethods(deps: MethodDeps): Record<string, Method> {
       gasLimit = padded > blockGasLimit ? (estimate > blockGasLimit ? estimate : blockGasLimit) : padded;
     }
 
-    const signAndAdmit = async (nonce: bigint): Promise<DecodedTx> => {
+    const signAndAdmit = async (nonce: bigint): Promise<AdmittedTx> => {
       const raw = accounts.signTransaction(from, { to, value, data, gasLimit, nonce, accessList: args.accessList });
       const tx = await admit(raw);
       ctx.setAttribute(Attr.txHash, tx.hash);

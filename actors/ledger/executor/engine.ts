@@ -9,7 +9,7 @@ import type { EVMMockBlockchainInterface } from '@ethereumjs/evm';
 
 type EVMMockBlock = Awaited<ReturnType<EVMMockBlockchainInterface['getBlock']>>;
 import { MerklePatriciaTrie } from '@ethereumjs/mpt';
-import { Caches, MerkleStateManager } from '@ethereumjs/statemanager';
+import { Caches, type MerkleStateManager } from '@ethereumjs/statemanager';
 import { Account, bytesToHex, createAddressFromString, createZeroAddress, hexToBytes, ValueEncoding } from '@ethereumjs/util';
 import { createVM, type VM } from '@ethereumjs/vm';
 import { CodedError, ErrorCode } from '../../../lib/errors.js';
@@ -17,7 +17,8 @@ import type { NetworkDescription } from '../../../lib/network/description.js';
 import type { CommittedBlock } from '../../consensus/messages.js';
 import type { CallRequest } from '../messages.js';
 import { runCall, estimateGas, type CallAt, type CallResult } from './call.js';
-import { createLedgerCommon } from './chain.js';
+import { createLedgerCommon, keccak256 } from './chain.js';
+import { BatchingStateManager } from './state-manager.js';
 import {
   envBlock,
   executeCommittedBlock,
@@ -94,7 +95,7 @@ class Serial {
 function stateManagerOver(common: Common, db: StoreDB | OverlayDB, root?: Uint8Array): MerkleStateManager {
   const trie = new MerklePatriciaTrie({ db, useKeyHashing: true, valueEncoding: ValueEncoding.Bytes, common });
   if (root) trie.root(root);
-  return new MerkleStateManager({ common, trie, caches: new Caches() });
+  return new BatchingStateManager({ common, trie, caches: new Caches(), keccak: keccak256 });
 }
 
 export class ExecutionEngine {

@@ -18,10 +18,9 @@ import {
   KECCAK256_RLP_ARRAY,
 } from '@ethereumjs/util';
 import { Bloom, runTx, type RunTxResult, type TxReceipt, type VM } from '@ethereumjs/vm';
-import { keccak_256 } from '@noble/hashes/sha3';
 import type { CommittedBlock } from '../../consensus/messages.js';
 import type { RpcLog, RpcReceipt, RpcTransaction } from '../messages.js';
-import { decodeTransaction, recoverSender } from './chain.js';
+import { decodeTransaction, keccak256, recoverSender } from './chain.js';
 import { blockSize, receiptsRoot, transactionsRoot } from './receipts.js';
 import { MissingStateNodeError, type NodeStore, type StoreDB } from './recording-db.js';
 import { formatBlock, formatLog, formatReceipt, formatTransaction, type ReceiptInput } from './rpc-format.js';
@@ -158,7 +157,7 @@ export async function executeCommittedBlock(env: BlockEnv, parent: HeadInfo, com
       try {
         tx = decodeTransaction(raw, common);
       } catch (err) {
-        dropped.push({ hash: bytesToHex(keccak_256(raw)), reason: `invalid transaction: ${cleanReason(err)}` });
+        dropped.push({ hash: bytesToHex(keccak256(raw)), reason: `invalid transaction: ${cleanReason(err)}` });
         continue;
       }
       const hash = bytesToHex(tx.hash());

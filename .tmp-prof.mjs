@@ -1,0 +1,25 @@
+import inspector from 'node:inspector';
+import fs from 'node:fs';
+const { ExecutionEngine } = await import('./dist/actors/ledger/executor/engine.js');
+const { devNetwork, devKey, signLegacyTx, selector, uintWord } = await import('./dist/actors/ledger/executor/dev-tx.js');
+const { compileSimpleStorage } = await import('./dist/test/support/contracts.js');
+const kind = process.argv[2] ?? 'transfer';
+const net = devNetwork({ funded: 100, gasLimit: 1_000_000_000n });
+const eng = await ExecutionEngine.create({ network: net });
+const common = eng.common;
+const nonces = new Array(100).fill(0);
+let h = 0;
+const blk = (t) => ({ height: ++h, timestamp: 1700000000 + h, proposer: 'x', raftTerm: 1, raftIndex: h, transactions: t });
+let contract;
+if (kind === 'set') { const ss = compileSimpleStorage(); const d = await eng.executeBlock(blk([signLegacyTx(common, devKey(0), { nonce: nonces[0]++, data: ss.bytecode + uintWord(1), gasLimit: 500000 })])); contract = d.receipts[0].contractAddress; }
+const raws = [];
+for (let i = 0; i < 4000; i++) raws.push(kind === 'transfer' ? signLegacyTx(common, devKey(i % 100), { nonce: nonces[i % 100]++, to: '0x' + (0xbe00000000n + BigInt(i)).toString(16).padStart(40, '0'), value: 1n }) : signLegacyTx(common, devKey(i % 100), { nonce: nonces[i % 100]++, to: contract, data: selector('set(uint256)') + uintWord(i + 1), gasLimit: 60000 }));
+const s = new inspector.Session(); s.connect();
+const post = (m, p) => new Promise((res, rej) => s.post(m, p, (e, r) => e ? rej(e) : res(r)));
+await post('Profiler.enable'); await post('Profiler.setSamplingInterval', { interval: 200 }); await post('Profiler.start');
+const t0 = performance.now();
+for (let i = 0; i < 4000; i += 200) await eng.executeBlock(blk(raws.slice(i, i + 200)));
+const dt = performance.now() - t0;
+const { profile } = await post('Profiler.stop');
+console.log(kind, (4000 / dt * 1000).toFixed(0), 'tx/s');
+fs.writeFileSync('/tmp/prof/focused.cpuprofile', JSON.stringify(profile));

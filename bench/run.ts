@@ -1,0 +1,472 @@
+/**
+ * The benchmark: a 4-participant network from the launcher, driven over eth_sendRawTransaction with
+ * pre-signed transactions (value transfers, then SimpleStorage set calls), then a paced run at a fixed
+ * rate; finally the in-process raw execution rate of the same kinds, for comparison.
+ *
+ *   npm run bench                 (scripts/bench.sh: build, then node dist/bench/run.js)
+ *
+ * Env: BENCH_TXS (10000 per kind), BENCH_KINDS (transfer,set), BENCH_SENDERS (200), BENCH_BATCH (20),
+ * BENCH_INFLIGHT (4 batches per gateway), BENCH_CONTRACTS (4), BENCH_PACED_TPS (50), BENCH_PACED_SECONDS
+ * (20; 0 skips the paced run), BENCH_RAW_TXS (= BENCH_TXS; 0 skips), BENCH_RUN_TIMEOUT_S (600 per run),
+ * BENCH_TIMEOUT_S (1800 for everything), BENCH_PARTICIPANTS (4).
+ *
+ * Results: a table on stdout and bench/results/latest.json. Every process is stopped at the end, on
+ * error, on SIGINT/SIGTERM, and when the overall timeout fires.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Transaction } from 'ethers';
+import { startNetwork, type RunningNetwork } from '../cli/launcher/network-runner.js';
+import { compileSimpleStorage } from '../test/support/simple-storage.js';
+import { submitBurst, submitPaced, type Ack, type Lane, type PacedItem, type SubmitStats } from './load.js';
+import { call, sleep } from './rpc.js';
+import { createAddress, deriveKeys, encodeSet, hexToBytes, signLegacyTx, type Key, type SignedTx } from './sign.js';
+import { distribution, fmt, table, type Distribution } from './stats.js';
+import { BlockWatcher } from './watch.js';
+
+type Kind = 'transfer' | 'set';
+
+function envInt(name: string, dflt: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+const config = {
+  participants: envInt('BENCH_PARTICIPANTS', 4),
+  txs: envInt('BENCH_TXS', 10_000),
+  kinds: (process.env.BENCH_KINDS ?? 'transfer,set')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean) as Kind[],
+  senders: envInt('BENCH_SENDERS', 200),
+  batchSize: envInt('BENCH_BATCH', 20),
+  inFlight: envInt('BENCH_INFLIGHT', 4),
+  contracts: envInt('BENCH_CONTRACTS', 4),
+  pacedTps: envInt('BENCH_PACED_TPS', 50),
+  pacedSeconds: envInt('BENCH_PACED_SECONDS', 20),
+  rawTxs: envInt('BENCH_RAW_TXS', envInt('BENCH_TXS', 10_000)),
+  runTimeoutS: envInt('BENCH_RUN_TIMEOUT_S', 600),
+  timeoutS: envInt('BENCH_TIMEOUT_S', 1800),
+};
+for (const k of config.kinds) if (k !== 'transfer' && k !== 'set') throw new Error(`BENCH_KINDS: unknown kind ${k} (transfer, set)`);
+if (config.senders < 1 || config.batchSize < 1 || config.inFlight < 1) throw new Error('BENCH_SENDERS, BENCH_BATCH and BENCH_INFLIGHT must be ≥ 1');
+
+const RESULTS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
+const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+
+interface RunResult {
+  kind: Kind;
+  txs: number;
+  acked: number;
+  included: number;
+  failed: number;
+  complete: boolean;
+  seconds: number;
+  tps: number;
+  submitRate: number;
+  latencyMs: Distribution;
+  blocks: number;
+  txsPerBlock: { mean: number; max: number };
+  errors: Record<string, number>;
+}
+
+interface PacedResult {
+  kind: Kind;
+  targetTps: number;
+  seconds: number;
+  txs: number;
+  acked: number;
+  included: number;
+  achievedTps: number;
+  latencyMs: Distribution;
+  errors: Record<string, number>;
+}
+
+/** What the watchers learn, for the run in progress. */
+class Tracker {
+  /** hash → { gateway sent to, submit time, first visibility anywhere, visibility on its own gateway } */
+  readonly txs = new Map<string, { gateway: number; submitAt?: number; firstSeen?: number; seenOwn?: number }>();
+  ownSeen = 0;
+  expect(hash: string, gateway: number): void {
+    this.txs.set(hash, { gateway });
+  }
+  ack(a: Ack): void {
+    const t = this.txs.get(a.hash);
+    if (t) t.submitAt = a.submitAt;
+  }
+  seen(hash: string, gateway: number, at: number): void {
+    const t = this.txs.get(hash);
+    if (!t) return;
+    if (t.firstSeen === undefined || at < t.firstSeen) t.firstSeen = at;
+    if (gateway === t.gateway && t.seenOwn === undefined) {
+      t.seenOwn = at;
+      this.ownSeen++;
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const senders = deriveKeys('sender', config.senders);
+  const [deployer] = deriveKeys('deployer', 1);
+  const recipients = deriveKeys('recipient', 64).map((k) => k.address);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'quorum-bench-'));
+  let net: RunningNetwork | undefined;
+  let watchers: BlockWatcher[] = [];
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      await Promise.allSettled(watchers.map((w) => w.stop()));
+      if (net) {
+        log('destroying the network');
+        await net.destroy().catch((e) => log(`destroy failed: ${(e as Error).message}`));
+      }
+      await rm(dir, { recursive: true, force: true }).catch(() => {});
+    })());
+  const onSignal = (sig: NodeJS.Signals) => {
+    log(`${sig}: stopping`);
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const watchdog = setTimeout(() => {
+    log(`overall timeout of ${config.timeoutS} s: stopping`);
+    void cleanup().finally(() => process.exit(2));
+  }, config.timeoutS * 1000);
+
+  const runs: RunResult[] = [];
+  let paced: PacedResult | undefined;
+  let networkInfo: Record<string, unknown> = {};
+  try {
+    log(`starting a ${config.participants}-participant network in ${dir}`);
+    const t0 = performance.now();
+    net = await startNetwork({
+      dir,
+      participants: config.participants,
+      dbPrefix: `bench_${process.pid}`,
+      fund: [deployer.address, ...senders.map((k) => k.address)],
+      handleSignals: false,
+      readyTimeoutMs: 120_000,
+    });
+    log(`network ready in ${fmt((performance.now() - t0) / 1000)} s: ${net.rpcUrls.join(' ')}`);
+    const urls = net.rpcUrls;
+    const chainId = net.network.chainId;
+    networkInfo = { participants: net.network.participants.length, chainId, consensus: net.network.consensus };
+
+    // our signer against ethers' parser, once
+    const probe = signLegacyTx(senders[0], chainId, { nonce: 0, gasLimit: 21_000, to: recipients[0], value: 1n, data: new Uint8Array(0) });
+    const parsed = Transaction.from(probe.raw);
+    if (parsed.from?.toLowerCase() !== senders[0].address || parsed.hash !== probe.hash) throw new Error('bench signer disagrees with ethers');
+
+    const nonces = new Map<string, number>();
+    for (const k of [deployer, ...senders.slice(0, 3)]) {
+      const n = Number(BigInt(await call<string>(urls[0], 'eth_getTransactionCount', [k.address, 'pending'])));
+      if (n !== 0) throw new Error(`fresh key ${k.address} already has nonce ${n}`);
+    }
+    const nextNonce = (k: Key) => {
+      const n = nonces.get(k.address) ?? 0;
+      nonces.set(k.address, n + 1);
+      return n;
+    };
+
+    const tracker = { current: new Tracker() };
+    const head0 = Number(BigInt(await call<string>(urls[0], 'eth_blockNumber')));
+    watchers = urls.map((u, g) => new BlockWatcher(u, g, head0, (h, gw, at) => tracker.current.seen(h, gw, at)));
+    watchers.forEach((w) => w.start());
+
+    // contracts for the set run
+    let contracts: string[] = [];
+    if (config.kinds.includes('set')) {
+      const ss = compileSimpleStorage();
+      const deploys: SignedTx[] = [];
+      for (let c = 0; c < Math.max(1, config.contracts); c++) {
+        const nonce = nextNonce(deployer);
+        const data = hexToBytes(ss.bytecode + (c + 1).toString(16).padStart(64, '0')); // SimpleStorage(c + 1)
+        deploys.push(signLegacyTx(deployer, chainId, { nonce, gasLimit: 1_000_000, to: null, value: 0n, data }));
+        contracts.push(createAddress(deployer.address, nonce));
+      }
+      for (const d of deploys) await call(urls[0], 'eth_sendRawTransaction', [d.raw]);
+      const deadline = Date.now() + 60_000;
+      for (const d of deploys) {
+        for (;;) {
+          const r = await call<any>(urls[0], 'eth_getTransactionReceipt', [d.hash]);
+          if (r) {
+            if (r.status !== '0x1') throw new Error(`SimpleStorage deployment ${d.hash} failed: ${JSON.stringify(r)}`);
+            break;
+          }
+          if (Date.now() > deadline) throw new Error(`SimpleStorage deployment ${d.hash} not mined within 60 s`);
+          await sleep(50);
+        }
+      }
+      for (let g = 0; g < urls.length; g++) {
+        for (const a of contracts) {
+          const code = await waitForCode(urls[g], a);
+          if (code === '0x') throw new Error(`no code at ${a} on gateway ${g + 1}`);
+        }
+      }
+      log(`deployed ${contracts.length} SimpleStorage contracts`);
+    }
+
+    // burst runs
+    for (const kind of config.kinds) {
+      const lanes: Lane[] = senders.map((_, s) => ({ gateway: s % urls.length, txs: [] }));
+      const ts = performance.now();
+      for (let j = 0; j < config.txs; j++) {
+        const s = j % senders.length;
+        const key = senders[s];
+        const tx =
+          kind === 'transfer'
+            ? signLegacyTx(key, chainId, { nonce: nextNonce(key), gasLimit: 21_000, to: recipients[j % recipients.length], value: 1n, data: new Uint8Array(0) })
+            : signLegacyTx(key, chainId, { nonce: nextNonce(key), gasLimit: 100_000, to: contracts[s % contracts.length], value: 0n, data: encodeSet(BigInt(j + 1)) });
+        lanes[s].txs.push(tx);
+      }
+      log(`${kind}: signed ${config.txs} transactions in ${fmt((performance.now() - ts) / 1000, 2)} s (off the clock); sending`);
+      runs.push(await burst(kind, urls, lanes, tracker, watchers));
+      const r = runs[runs.length - 1];
+      log(`${kind}: ${r.included}/${r.txs} included, ${fmt(r.tps)} TPS, p50 ${fmt(r.latencyMs.p50)} ms, p95 ${fmt(r.latencyMs.p95)} ms`);
+    }
+
+    // paced run
+    if (config.pacedSeconds > 0 && config.pacedTps > 0) {
+      const n = config.pacedTps * config.pacedSeconds;
+      const items: PacedItem[] = [];
+      for (let k = 0; k < n; k++) {
+        const s = k % senders.length;
+        const key = senders[s];
+        const tx = signLegacyTx(key, chainId, { nonce: nextNonce(key), gasLimit: 21_000, to: recipients[k % recipients.length], value: 1n, data: new Uint8Array(0) });
+        items.push({ tx, gateway: s % urls.length, sender: s });
+      }
+      log(`paced: ${n} transfers at ${config.pacedTps} TPS`);
+      paced = await pacedRun(urls, items, tracker);
+      log(`paced: ${paced.included}/${paced.txs} included, p50 ${fmt(paced.latencyMs.p50)} ms, p95 ${fmt(paced.latencyMs.p95)} ms`);
+    }
+
+    // all gateways saw the same blocks
+    const forks: string[] = [];
+    for (const [num, b] of watchers[0].blocks) {
+      for (const w of watchers.slice(1)) {
+        const o = w.blocks.get(num);
+        if (o && o.hash !== b.hash) forks.push(`block ${num}: gateway 1 ${b.hash}, gateway ${w.gateway + 1} ${o.hash}`);
+      }
+    }
+    if (forks.length) log(`WARNING: gateways disagree on blocks: ${forks.slice(0, 5).join('; ')}`);
+    networkInfo.blockDisagreements = forks.length;
+    networkInfo.watcherErrors = watchers.map((w) => ({ errors: w.errors, last: w.lastError }));
+  } finally {
+    await cleanup();
+    clearTimeout(watchdog);
+  }
+
+  // raw execution rate, with the network gone (no CPU contention)
+  const raw: Partial<Record<Kind, number | string>> = {};
+  if (config.rawTxs > 0) {
+    const measure = await loadExecutionRate();
+    for (const kind of config.kinds) {
+      if (typeof measure === 'string') {
+        raw[kind] = measure;
+        continue;
+      }
+      log(`raw execution rate: ${kind} × ${config.rawTxs}`);
+      try {
+        raw[kind] = await measure(kind, config.rawTxs);
+      } catch (err) {
+        raw[kind] = `failed: ${(err as Error).message}`;
+      }
+    }
+  }
+
+  await report(started, networkInfo, runs, paced, raw);
+}
+
+async function waitForCode(url: string, address: string): Promise<string> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const code = await call<string>(url, 'eth_getCode', [address, 'latest']).catch(() => '0x');
+    if (code !== '0x' || Date.now() > deadline) return code;
+    await sleep(50);
+  }
+}
+
+async function burst(kind: Kind, urls: string[], lanes: Lane[], tracker: { current: Tracker }, watchers: BlockWatcher[]): Promise<RunResult> {
+  const tr = new Tracker();
+  for (const l of lanes) for (const tx of l.txs) tr.expect(tx.hash, l.gateway);
+  tracker.current = tr;
+  const total = tr.txs.size;
+  const startHeight = watchers[0].height;
+  const deadline = performance.now() + config.runTimeoutS * 1000;
+  const stats = await submitBurst(urls, lanes, { batchSize: config.batchSize, inFlight: config.inFlight, deadline }, (a) => tr.ack(a));
+  log(`${kind}: submitted ${stats.acked} (${stats.failed} failed) in ${fmt((stats.lastAckAt - stats.firstSubmitAt) / 1000, 2)} s; waiting for inclusion`);
+  await waitIncluded(tr, stats.acked, deadline);
+  return summarize(kind, total, stats, tr, watchers, startHeight, deadline);
+}
+
+async function pacedRun(urls: string[], items: PacedItem[], tracker: { current: Tracker }): Promise<PacedResult> {
+  const tr = new Tracker();
+  for (const it of items) tr.expect(it.tx.hash, it.gateway);
+  tracker.current = tr;
+  const deadline = performance.now() + config.runTimeoutS * 1000;
+  const stats = await submitPaced(urls, items, 1000 / config.pacedTps, deadline, (a) => tr.ack(a));
+  await waitIncluded(tr, stats.acked, deadline);
+  const lat: number[] = [];
+  let included = 0;
+  for (const t of tr.txs.values()) {
+    if (t.firstSeen !== undefined) included++;
+    if (t.seenOwn !== undefined && t.submitAt !== undefined) lat.push(t.seenOwn - t.submitAt);
+  }
+  const seconds = (stats.lastAckAt - stats.firstSubmitAt) / 1000;
+  return {
+    kind: 'transfer',
+    targetTps: config.pacedTps,
+    seconds,
+    txs: items.length,
+    acked: stats.acked,
+    included,
+    achievedTps: seconds > 0 ? stats.acked / seconds : Number.NaN,
+    latencyMs: distribution(lat),
+    errors: Object.fromEntries(stats.errors),
+  };
+}
+
+/** Until every acknowledged tx is visible on the gateway it was sent to (or the deadline). */
+async function waitIncluded(tr: Tracker, acked: number, deadline: number): Promise<void> {
+  let last = -1;
+  let lastChange = performance.now();
+  while (tr.ownSeen < acked && performance.now() < deadline) {
+    if (tr.ownSeen !== last) {
+      last = tr.ownSeen;
+      lastChange = performance.now();
+    } else if (performance.now() - lastChange > 60_000) {
+      log(`no progress for 60 s: ${tr.ownSeen}/${acked} included; giving up on this run`);
+      return;
+    }
+    await sleep(20);
+  }
+}
+
+function summarize(kind: Kind, total: number, stats: SubmitStats, tr: Tracker, watchers: BlockWatcher[], startHeight: number, deadline: number): RunResult {
+  const lat: number[] = [];
+  let included = 0;
+  let lastIncluded = 0;
+  for (const t of tr.txs.values()) {
+    if (t.firstSeen !== undefined) {
+      included++;
+      if (t.firstSeen > lastIncluded) lastIncluded = t.firstSeen;
+    }
+    if (t.seenOwn !== undefined && t.submitAt !== undefined) lat.push(t.seenOwn - t.submitAt);
+  }
+  const seconds = (lastIncluded - stats.firstSubmitAt) / 1000;
+  const blocks = [...watchers[0].blocks.values()].filter((b) => b.number > startHeight && b.txs > 0 && b.seenAt <= lastIncluded);
+  const perBlock = blocks.map((b) => b.txs);
+  return {
+    kind,
+    txs: total,
+    acked: stats.acked,
+    included,
+    failed: stats.failed,
+    complete: included === total && performance.now() <= deadline,
+    seconds,
+    tps: seconds > 0 ? included / seconds : Number.NaN,
+    submitRate: stats.lastAckAt > stats.firstSubmitAt ? stats.acked / ((stats.lastAckAt - stats.firstSubmitAt) / 1000) : Number.NaN,
+    latencyMs: distribution(lat),
+    blocks: blocks.length,
+    txsPerBlock: { mean: perBlock.length ? perBlock.reduce((a, b) => a + b, 0) / perBlock.length : Number.NaN, max: perBlock.length ? Math.max(...perBlock) : Number.NaN },
+    errors: Object.fromEntries(stats.errors),
+  };
+}
+
+type Measure = (kind: Kind, count: number) => Promise<number>;
+
+async function loadExecutionRate(): Promise<Measure | string> {
+  const spec = './execution-rate.js';
+  try {
+    const mod = (await import(spec)) as { measureExecutionRate?: Measure };
+    if (typeof mod.measureExecutionRate !== 'function') return 'bench/execution-rate.ts does not export measureExecutionRate';
+    return mod.measureExecutionRate;
+  } catch (err) {
+    return `unavailable: ${(err as Error).message.split('\n')[0]}`;
+  }
+}
+
+async function report(started: Date, networkInfo: Record<string, unknown>, runs: RunResult[], paced: PacedResult | undefined, raw: Partial<Record<Kind, number | string>>): Promise<void> {
+  const ratio = (r: RunResult) => (typeof raw[r.kind] === 'number' ? r.tps / (raw[r.kind] as number) : null);
+  const cpus = os.cpus();
+  const out: string[] = [];
+  out.push('');
+  out.push(`Quorum-actors benchmark — ${started.toISOString()}`);
+  out.push(`${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, node ${process.version}; ${config.participants} participants, ${config.senders} senders, batches of ${config.batchSize} × ${config.inFlight} in flight per gateway`);
+  out.push('');
+  if (runs.length) {
+    out.push('Saturating runs (submit → block visible on the same gateway):');
+    out.push(
+      table(
+        ['kind', 'txs', 'included', 'failed', 'seconds', 'TPS', 'submit/s', 'p50 ms', 'p95 ms', 'p99 ms', 'blocks', 'tx/block', 'raw tx/s', 'TPS/raw'],
+        runs.map((r) => [
+          r.kind + (r.complete ? '' : ' (incomplete)'),
+          String(r.txs),
+          String(r.included),
+          String(r.failed),
+          fmt(r.seconds, 2),
+          fmt(r.tps),
+          fmt(r.submitRate),
+          fmt(r.latencyMs.p50),
+          fmt(r.latencyMs.p95),
+          fmt(r.latencyMs.p99),
+          String(r.blocks),
+          fmt(r.txsPerBlock.mean),
+          typeof raw[r.kind] === 'number' ? fmt(raw[r.kind] as number) : '—',
+          fmt(ratio(r), 3),
+        ]),
+      ),
+    );
+    for (const r of runs) {
+      const errs = Object.entries(r.errors);
+      if (errs.length) out.push(`  ${r.kind} errors: ${errs.map(([k, v]) => `${v}× ${k}`).join('; ')}`);
+    }
+  }
+  if (paced) {
+    out.push('');
+    out.push(`Paced run: ${paced.targetTps} TPS target for ${config.pacedSeconds} s (${paced.kind})`);
+    out.push(
+      table(
+        ['txs', 'included', 'achieved TPS', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'],
+        [[String(paced.txs), String(paced.included), fmt(paced.achievedTps), fmt(paced.latencyMs.p50), fmt(paced.latencyMs.p95), fmt(paced.latencyMs.p99), fmt(paced.latencyMs.max)]],
+      ),
+    );
+    const errs = Object.entries(paced.errors);
+    if (errs.length) out.push(`  paced errors: ${errs.map(([k, v]) => `${v}× ${k}`).join('; ')}`);
+  }
+  const rawNotes = Object.entries(raw).filter(([, v]) => typeof v === 'string');
+  if (rawNotes.length) out.push(`\nRaw execution rate: ${rawNotes.map(([k, v]) => `${k}: ${v}`).join('; ')}`);
+  out.push('');
+  process.stdout.write(out.join('\n') + '\n');
+
+  const json = {
+    startedAt: started.toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine: { cpus: cpus.length, model: cpus[0]?.model, node: process.version, platform: `${os.platform()} ${os.release()}` },
+    config,
+    network: networkInfo,
+    runs,
+    paced,
+    rawExecutionRate: raw,
+    ratio: Object.fromEntries(runs.map((r) => [r.kind, ratio(r)])),
+  };
+  await mkdir(RESULTS_DIR, { recursive: true });
+  await writeFile(path.join(RESULTS_DIR, 'latest.json'), JSON.stringify(json, null, 2) + '\n');
+  log(`wrote ${path.join(RESULTS_DIR, 'latest.json')}`);
+}
+
+main().then(
+  // exit explicitly: nothing started here may keep the process alive once the results are out
+  () => process.exit(process.exitCode ?? 0),
+  (err) => {
+    log(`FAILED: ${(err as Error).stack ?? err}`);
+    process.exit(1);
+  },
+);
+
