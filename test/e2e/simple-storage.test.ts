@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AbiCoder, Contract, ContractFactory, Interface, Wallet, getAddress, type TransactionReceipt } from 'ethers';
 import { compileReverter, compileSimpleStorage } from '../support/simple-storage.js';
-import { describeValue, q, signLegacy, useNetwork, waitFor, withDeadline } from '../support/network.js';
+import { RpcError, describeValue, q, signLegacy, useNetwork, withDeadline } from '../support/network.js';
 
 const h = useNetwork('simplestorage', { testKeys: 8 });
 const SS = compileSimpleStorage();
@@ -310,22 +310,35 @@ test('a reverting transaction is mined with status 0 and a revertReason', { time
   const deployReceipt = await contract.deploymentTransaction()!.wait(1, 60_000);
   assert.equal(deployReceipt?.status, 1, 'Reverter deployment');
   const address = await contract.getAddress();
+  await t.receiptsEverywhere(deployReceipt!.hash); // p3 must have the code before we call it there
 
-  // eth_call reports the revert and its reason
+  const failData = new Interface(R.abi).encodeFunctionData('fail');
+  // eth_call reports the revert and its reason (geth: error code 3, "execution reverted: nope", data = Error(string))
+  const call = await t.rpc(2, 'eth_call', [{ from: wallet.address, to: address, data: failData }, 'latest']).then(
+    (result) => ({ result }),
+    (error) => ({ error }),
+  );
+  assert.ok('error' in call, `eth_call of fail() on p3 should fail, it returned ${describeValue(call)}`);
+  assert.match(`${call.error.message} ${describeValue(call.error.data)}`, /nope|08c379a0/i, `eth_call of fail(): ${describeValue(call.error)}`);
   await assert.rejects(
     new Contract(address, R.abi, t.providers[2]).fail.staticCall(),
     (err: any) => {
       const text = `${err?.reason ?? ''} ${err?.message ?? ''}`;
-      assert.match(text, /nope/, `eth_call of fail() should revert with "nope"; got ${describeValue(err)}`);
+      assert.match(text, /nope/, `ethers staticCall of fail() should revert with "nope"; got ${describeValue(err)}`);
       return true;
     },
+    'ethers staticCall of fail() did not throw',
   );
   // eth_estimateGas also refuses
-  await assert.rejects(t.rpc(2, 'eth_estimateGas', [{ from: wallet.address, to: address, data: new Interface(R.abi).encodeFunctionData('fail') }]));
+  await assert.rejects(
+    t.rpc(2, 'eth_estimateGas', [{ from: wallet.address, to: address, data: failData }]),
+    (err: any) => err instanceof RpcError,
+    'eth_estimateGas of fail() returned a value instead of an error',
+  );
 
   // sent anyway with an explicit gas limit, it is mined and fails
   const nonce = await t.providers[0].getTransactionCount(wallet.address, 'pending');
-  const raw = await signLegacy(wallet, t.chainId, { nonce, to: address, data: new Interface(R.abi).encodeFunctionData('fail'), gasLimit: 200_000 });
+  const raw = await signLegacy(wallet, t.chainId, { nonce, to: address, data: failData, gasLimit: 200_000 });
   const hash = await t.rpc<string>(0, 'eth_sendRawTransaction', [raw]);
   const receipts = await t.receiptsEverywhere(hash);
   assertSameReceipts(receipts, hash);

@@ -123,12 +123,41 @@ test('the safety checker catches a leader that commits without a majority', () =
   assert.equal(caught.length, 5, `only seeds ${caught.join(',')} of 200 caught the broken core`);
 });
 
+/** A broken election: candidates claim a log longer than anyone's, so stale nodes can win votes. */
+function candidatesLieAboutTheirLog(): StepFn {
+  return (state, input) => {
+    const { state: next, output } = step(state, input);
+    const messages = output.messages.map((m) =>
+      m.type === 'RequestVote' ? { ...m, lastLogIndex: 1_000_000, lastLogTerm: 1_000_000 } : m,
+    );
+    return { state: next, output: { ...output, messages } };
+  };
+}
+
+test('the safety checker catches elections that ignore the up-to-date rule', () => {
+  const broken = candidatesLieAboutTheirLog();
+  const kinds = new Set<string>();
+  let caught = 0;
+  for (let seed = 1; seed <= 300 && caught < 5; seed++) {
+    try {
+      runScenario(scenarioForSeed(seed), { stepFn: broken });
+    } catch (err) {
+      if (!(err instanceof SafetyViolation)) throw err;
+      kinds.add(err.kind);
+      caught++;
+    }
+  }
+  assert.equal(caught, 5, `only ${caught} of 300 seeds caught the broken election`);
+  console.log(`broken elections caught as: ${[...kinds].join(', ')}`);
+});
+
 test('the broken core is caught in a scripted split: an isolated leader commits alone', () => {
   const cluster = new SimulatedCluster(
     { ...scenarioForSeed(7), nodeCount: 3, dropRate: 0, duplicateRate: 0, maxDelay: 0 },
     { stepFn: commitsWithoutMajority() },
   );
-  while (cluster.leaders().length === 0) cluster.tick();
+  for (let i = 0; i < 200 && cluster.leaders().length === 0; i++) cluster.tick();
+  assert.equal(cluster.leaders().length, 1);
   const oldLeader = cluster.leaders()[0].id;
   cluster.cut([[oldLeader]]);
   // The isolated leader takes a proposal and, being broken, reports it committed at once.

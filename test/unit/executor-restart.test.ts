@@ -8,7 +8,11 @@ import { toHex } from '../../lib/hex.js';
 import type { CommittedBlock } from '../../actors/consensus/messages.js';
 import { compileSimpleStorage, compileSolidity } from '../support/contracts.js';
 import type { Common } from '@ethereumjs/common';
-import { createAddressFromString, createContractAddress } from '@ethereumjs/util';
+import { createAddressFromString, createContractAddress, createAccount, hexToBytes } from '@ethereumjs/util';
+import { createBlock } from '@ethereumjs/block';
+import { createTxFromRLP } from '@ethereumjs/tx';
+import { createVM, runBlock } from '@ethereumjs/vm';
+import { MerkleStateManager } from '@ethereumjs/statemanager';
 
 const network = devNetwork({ funded: 3 });
 const k0 = devKey(0);
@@ -212,4 +216,80 @@ test('the engine accepts the transaction of an account whose state came only fro
   const all = union([g, b1]);
   assert.equal((await readAccount(all, b1.stateRoot, addressOf(devKey(1049))))?.balance, 50n);
   assert.equal((await readAccount(all, b1.stateRoot, a1))?.balance, 10n ** 24n);
+});
+
+test('every block verifies with @ethereumjs runBlock on an independent reference VM', async () => {
+  const a = await ExecutionEngine.create({ network });
+  const blocks = scenario(a.common);
+  const executed: ExecutedBlock[] = [a.genesis()!];
+  for (const blk of blocks) executed.push(await a.executeBlock(blk));
+
+  // Reference: stock MerkleStateManager (no caches), genesis alloc, stock runBlock.
+  const hashes = new Map(executed.map((e) => [Number(e.number), hexToBytes(e.hash as `0x${string}`)]));
+  const blockchain = {
+    getBlock: async (n: number) => ({ hash: () => hashes.get(n)! }),
+    putBlock: async () => {},
+    shallowCopy() {
+      return this;
+    },
+  };
+  const stateManager = new MerkleStateManager({ common: a.common });
+  for (const [addr, { balance }] of Object.entries(network.genesis.alloc)) {
+    await stateManager.putAccount(createAddressFromString(addr), createAccount({ balance: BigInt(balance) }));
+  }
+  assert.equal(toHex(await stateManager.getStateRoot()), executed[0].stateRoot);
+  const vm = await createVM({ common: a.common, stateManager, blockchain });
+  for (let i = 1; i < executed.length; i++) {
+    const e = executed[i];
+    const rb = e.block;
+    const header = {
+      parentHash: rb.parentHash, uncleHash: rb.sha3Uncles, coinbase: rb.miner, stateRoot: rb.stateRoot,
+      transactionsTrie: rb.transactionsRoot, receiptTrie: rb.receiptsRoot, logsBloom: rb.logsBloom,
+      difficulty: rb.difficulty, number: rb.number, gasLimit: rb.gasLimit, gasUsed: rb.gasUsed, timestamp: rb.timestamp,
+      extraData: rb.extraData, mixHash: rb.mixHash, nonce: rb.nonce, baseFeePerGas: rb.baseFeePerGas,
+      withdrawalsRoot: rb.withdrawalsRoot, blobGasUsed: rb.blobGasUsed, excessBlobGas: rb.excessBlobGas,
+      parentBeaconBlockRoot: rb.parentBeaconBlockRoot,
+    } as Record<string, string>;
+    const raws = blocks[i - 1].transactions.map((r) => hexToBytes(r as `0x${string}`));
+    const block = createBlock(
+      { header, transactions: raws.map((r) => createTxFromRLP(r, { common: a.common })), withdrawals: [] },
+      { common: a.common },
+    );
+    assert.equal(toHex(block.hash()), e.hash, `block ${i} header hash`);
+    // generate: false → runBlock checks stateRoot, receiptsRoot, logsBloom and gasUsed against the header.
+    const result = await runBlock(vm, { block, skipBlockValidation: true, skipHardForkValidation: true });
+    assert.equal(result.receipts.length, e.receipts.length);
+    result.receipts.forEach((r, j) => assert.equal(BigInt(e.receipts[j].cumulativeGasUsed), r.cumulativeBlockGasUsed));
+  }
+});
+
+test('resetTo a stored head, and a bounded node cache refetching what it dropped', async () => {
+  const a = await ExecutionEngine.create({ network });
+  const blocks = scenario(a.common);
+  const executed: ExecutedBlock[] = [a.genesis()!];
+  for (const blk of blocks) executed.push(await a.executeBlock(blk));
+  const [g, , e2, e3, e4] = executed;
+  const known = new Map(executed.map((e) => [e.number, e.hash]));
+
+  // The shell could not persist block 3: back to block 2, execute 3 again.
+  const persisted = union([g]);
+  const b = await ExecutionEngine.create({
+    network,
+    fetchNodes: fetchFrom(persisted),
+    blockHash: async (n) => known.get(n) ?? null,
+    nodeCacheLimit: 50,
+  });
+  for (const blk of blocks.slice(0, 3)) {
+    const e = await b.executeBlock(blk);
+    for (const [k, v] of e.nodes) persisted.set(toHex(k), v);
+  }
+  assert.equal(b.head().hash, e3.hash);
+  await b.resetTo({ number: e2.number, hash: e2.hash, stateRoot: e2.stateRoot, timestamp: e2.timestamp });
+  assert.equal(b.head().hash, e2.hash);
+  const again = await b.executeBlock(blocks[2]);
+  assert.deepEqual(summary(again), summary(e3));
+  for (const [k, v] of again.nodes) persisted.set(toHex(k), v);
+  const b4 = await b.executeBlock(blocks[3]);
+  assert.deepEqual(summary(b4), summary(e4));
+  assert.ok(b.store.size < 400, `the node cache was bounded (${b.store.size})`);
 });

@@ -164,6 +164,11 @@ test('SimpleStorage: deploy with 42, call get(), set(10) emits Changed, estimate
   await engine.call({ from: a0, to: addr, data: ssIface.encodeFunctionData('set', [99]) });
   assert.equal(engine.store.size, sizeBefore);
   assert.equal(BigInt((await engine.call({ to: addr, data: ssIface.encodeFunctionData('get') })).returnData), 10n);
+  // A plain transfer estimates to exactly 21000; one the sender cannot pay is refused.
+  assert.equal(await engine.estimateGas({ from: a0, to: a1, value: '0x1' }), 21_000n);
+  await assert.rejects(engine.estimateGas({ from: stranger, to: a1, value: '0x1' }), /funds/);
+  const c = await engine.call({ from: a0, to: a1 });
+  assert.deepEqual(c, { returnData: '0x', gasUsed: 21_000n, reverted: false });
 });
 
 test('invalid committed transactions are dropped deterministically with a reason', async () => {

@@ -144,6 +144,11 @@ export async function estimateGas(vm: VM, common: Common, block: Block, req: Cal
   }
 
   const used = top.totalGasSpent;
+  // A plain value transfer to an account without code costs exactly what it used (21000), as geth answers.
+  const data = req.input ?? req.data ?? '0x';
+  if (req.to && (data === '0x' || data === '') && (await vm.stateManager.getCode(new Address(hexToBytes(req.to as `0x${string}`)))).length === 0) {
+    return used;
+  }
   let lo = used - 1n;
   // Optimistic guess: what was used before refunds, plus the call stipend, plus the 1/64 rule.
   const optimistic = ((used + (top.gasRefund ?? 0n) + 2300n) * 64n) / 63n;

@@ -124,7 +124,7 @@ export function decodeTransaction(raw: Uint8Array, common: Common): TypedTransac
   if (raw.length === 0) throw new Error('empty transaction');
   let tx: TypedTransaction;
   try {
-    tx = createTxFromRLP(raw, { common });
+    tx = createTxFromRLP(raw, { common, freeze: false });
   } catch (err) {
     // Give the common case a clear message (the library's is not always readable).
     const chainId = chainIdOf(raw);
@@ -135,6 +135,12 @@ export function decodeTransaction(raw: Uint8Array, common: Common): TypedTransac
   }
   if (!ACCEPTED_TX_TYPES.has(tx.type)) throw new Error(`transaction type ${tx.type} is not supported`);
   if (!tx.isSigned()) throw new Error('transaction is not signed');
+  // The sender is asked for several times (validation, runTx, formatting): derive the address once.
+  // (Frozen afterwards, as the library would: the hash and the recovered public key are cached then.)
+  const recover = tx.getSenderAddress.bind(tx);
+  let sender: Address | undefined;
+  Object.defineProperty(tx, 'getSenderAddress', { value: () => (sender ??= recover()) });
+  Object.freeze(tx);
   return tx;
 }
 

@@ -47,6 +47,13 @@ export interface EngineOptions {
   blockHash?: (number: bigint) => Promise<string | null>;
   /** Share one Common across engines in a process (default: a new one for the network). */
   common?: Common;
+  /**
+   * Bound on trie entries kept in memory. When exceeded at the start of a block, the engine forgets them
+   * (and its account/storage caches) and refetches what it needs through `fetchNodes`. Only honoured with
+   * `fetchNodes`, and only safe when every earlier block's `nodes` have been persisted before the next
+   * executeBlock call (persist first). Default: unbounded.
+   */
+  nodeCacheLimit?: number;
 }
 
 /** BLOCKHASH source: the last 256 executed block hashes, then the `blockHash` callback. */
@@ -108,6 +115,8 @@ export class ExecutionEngine {
   private broken: Error | null = null;
   readonly coinbase = createZeroAddress();
 
+  private nodeCacheLimit = Infinity;
+
   private constructor(
     readonly common: Common,
     readonly store: NodeStore,
@@ -124,10 +133,12 @@ export class ExecutionEngine {
     const storeDb = new StoreDB(store);
     const recent = new RecentBlocks(opts.blockHash);
     const gasLimit = BigInt(opts.network.genesis.gasLimit);
+    const limit = opts.fetchNodes && opts.nodeCacheLimit !== undefined ? opts.nodeCacheLimit : Infinity;
     if (opts.head) {
       const h = opts.head;
       const head: HeadInfo = { number: h.number, hash: h.hash, stateRoot: h.stateRoot, timestamp: h.timestamp, gasLimit: h.gasLimit ?? gasLimit };
       const engine = new ExecutionEngine(common, store, storeDb, recent, head);
+      engine.nodeCacheLimit = limit;
       await engine.buildVm(head.stateRoot);
       recent.remember(head.number, head.hash);
       return engine;
@@ -136,6 +147,7 @@ export class ExecutionEngine {
     const timestamp = BigInt(opts.network.genesis.timestamp);
     const placeholder: HeadInfo = { number: 0n, hash: '0x', stateRoot: '0x', timestamp, gasLimit };
     const engine = new ExecutionEngine(common, store, storeDb, recent, placeholder);
+    engine.nodeCacheLimit = limit;
     await engine.buildVm();
     store.startRecording();
     const sm = engine.vm.stateManager;
@@ -179,6 +191,10 @@ export class ExecutionEngine {
       if (BigInt(block.height) !== parent.number + 1n) {
         throw new CodedError(ErrorCode.Conflict, `expected block ${parent.number + 1n}, got ${block.height}`);
       }
+      if (this.store.size > this.nodeCacheLimit) {
+        this.store.entries.clear();
+        this.vm.stateManager.clearCaches();
+      }
       try {
         const executed = await executeCommittedBlock(
           { vm: this.vm, common: this.common, store: this.store, storeDb: this.storeDb, coinbase: this.coinbase, blockHashFaults: () => this.recent.faults },
@@ -204,6 +220,21 @@ export class ExecutionEngine {
         }
         throw err;
       }
+    });
+  }
+
+  /**
+   * Go back to (or forward to) a stored head, e.g. when the shell could not persist the block the engine just
+   * executed. The state of `head` must be readable (in memory or through fetchNodes). Serialised with
+   * executeBlock.
+   */
+  resetTo(head: { number: bigint; hash: string; stateRoot: string; timestamp: bigint; gasLimit?: bigint }): Promise<void> {
+    return this.exec.run(async () => {
+      const h: HeadInfo = { number: head.number, hash: head.hash, stateRoot: head.stateRoot, timestamp: head.timestamp, gasLimit: head.gasLimit ?? this.head_.gasLimit };
+      await this.buildVm(h.stateRoot);
+      this.head_ = h;
+      this.broken = null;
+      this.recent.remember(h.number, h.hash);
     });
   }
 

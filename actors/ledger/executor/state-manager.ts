@@ -6,7 +6,7 @@
  */
 import { RLP } from '@ethereumjs/rlp';
 import { CODEHASH_PREFIX, MerkleStateManager, type MerkleStateManagerOpts } from '@ethereumjs/statemanager';
-import { Account, concatBytes, createAddressFromString, unprefixedHexToBytes } from '@ethereumjs/util';
+import { Account, concatBytes, createAddressFromString, unpadBytes, unprefixedHexToBytes, type Address } from '@ethereumjs/util';
 import { batchUpdate, type Keccak } from './trie-batch.js';
 
 const EMPTY = new Uint8Array(0);
@@ -19,6 +19,23 @@ export class BatchingStateManager extends MerkleStateManager {
     super(rest);
     if (this._prefixStorageTrieKeys) throw new Error('BatchingStateManager does not support prefixed storage trie keys');
     this.keccak = keccak;
+  }
+
+  /**
+   * With caches, the base class writes a slot to the cache AND straight into the storage trie (its
+   * `cache.put(...) ?? write()` always takes the second branch: put returns undefined), rehashing the
+   * storage trie path on every SSTORE. The cache alone is enough: flush() writes the trie once per block.
+   * (An account's storageRoot is therefore updated at flush, not after each SSTORE; nothing reads it in
+   * between except the EIP-7610 create-collision check, which only matters for accounts with storage but
+   * nonce 0 and no code — impossible here, the genesis allocates balances only.)
+   */
+  override async putStorage(address: Address, key: Uint8Array, value: Uint8Array): Promise<void> {
+    const storage = this._caches?.storage;
+    if (storage === undefined) return super.putStorage(address, key, value);
+    if (key.length !== 32) throw new Error('Storage key must be 32 bytes long');
+    if (value.length > 32) throw new Error('Storage value cannot be longer than 32 bytes');
+    if ((await this.getAccount(address)) === undefined) throw new Error('putStorage() called on non-existing account');
+    storage.put(address, key, RLP.encode(unpadBytes(value)));
   }
 
   override async flush(): Promise<void> {
