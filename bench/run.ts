@@ -19,7 +19,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Transaction } from 'ethers';
 import { startNetwork, type RunningNetwork } from '../cli/launcher/network-runner.js';
-import { compileSimpleStorage } from '../test/support/simple-storage.js';
+import { compileSimpleStorage } from '../test/support/contracts.js';
+import { measureExecutionRate } from './execution-rate.js';
 import { submitBurst, submitPaced, type Ack, type Lane, type PacedItem, type SubmitStats } from './load.js';
 import { call, sleep } from './rpc.js';
 import { createAddress, deriveKeys, encodeSet, hexToBytes, signLegacyTx, type Key, type SignedTx } from './sign.js';
@@ -265,15 +266,10 @@ async function main(): Promise<void> {
   // raw execution rate, with the network gone (no CPU contention)
   const raw: Partial<Record<Kind, number | string>> = {};
   if (config.rawTxs > 0) {
-    const measure = await loadExecutionRate();
     for (const kind of config.kinds) {
-      if (typeof measure === 'string') {
-        raw[kind] = measure;
-        continue;
-      }
       log(`raw execution rate: ${kind} × ${config.rawTxs}`);
       try {
-        raw[kind] = await measure(kind, config.rawTxs);
+        raw[kind] = await measureExecutionRate(kind, config.rawTxs);
       } catch (err) {
         raw[kind] = `failed: ${(err as Error).message}`;
       }
@@ -377,19 +373,6 @@ function summarize(kind: Kind, total: number, stats: SubmitStats, tr: Tracker, w
     txsPerBlock: { mean: perBlock.length ? perBlock.reduce((a, b) => a + b, 0) / perBlock.length : Number.NaN, max: perBlock.length ? Math.max(...perBlock) : Number.NaN },
     errors: Object.fromEntries(stats.errors),
   };
-}
-
-type Measure = (kind: Kind, count: number) => Promise<number>;
-
-async function loadExecutionRate(): Promise<Measure | string> {
-  const spec = './execution-rate.js';
-  try {
-    const mod = (await import(spec)) as { measureExecutionRate?: Measure };
-    if (typeof mod.measureExecutionRate !== 'function') return 'bench/execution-rate.ts does not export measureExecutionRate';
-    return mod.measureExecutionRate;
-  } catch (err) {
-    return `unavailable: ${(err as Error).message.split('\n')[0]}`;
-  }
 }
 
 async function report(started: Date, networkInfo: Record<string, unknown>, runs: RunResult[], paced: PacedResult | undefined, raw: Partial<Record<Kind, number | string>>): Promise<void> {

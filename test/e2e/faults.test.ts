@@ -4,13 +4,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Contract, ContractFactory, Interface, Wallet, keccak256 } from 'ethers';
-import { compileSimpleStorage } from '../support/simple-storage.js';
+import { Contract, ContractFactory, Interface, Wallet, keccak256, type InterfaceAbi } from 'ethers';
+import { compileSimpleStorage } from '../support/contracts.js';
 import { RpcError, describeValue, q, signLegacy, sleep, useNetwork, waitFor, withDeadline, type TestNetwork } from '../support/network.js';
 
 const WALLETS = 8;
 const h = useNetwork('faults', { testKeys: WALLETS + 1 });
-const SS = compileSimpleStorage();
+const compiled = compileSimpleStorage();
+const SS = { abi: compiled.abi as InterfaceAbi, bytecode: compiled.bytecode };
 const ssIface = new Interface(SS.abi);
 
 let ssAddress: string | undefined;
@@ -67,7 +68,7 @@ interface Sent {
   ack: 'hash' | 'already-known';
 }
 
-test('killing the leader’s consensus under load: a new leader, every accepted tx in exactly one block', { timeout: 300_000 }, async () => {
+test('killing the leader’s consensus under load: a new leader, every accepted tx in exactly one block', { timeout: 300_000 }, async (tt) => {
   const t = h.t;
   const TOTAL = 200;
   const SPACING_MS = 50; // ~10 s of load
@@ -149,9 +150,11 @@ test('killing the leader’s consensus under load: a new leader, every accepted 
     200,
   );
   assert.notEqual(newLeader, leader);
+  tt.diagnostic(`killed ${leader}/consensus ${Date.now() - t0} ms into the load; ${newLeader} leads after ${Date.now() - t0 - (TOTAL / 3) * SPACING_MS} ms`);
 
   await withDeadline(Promise.all(loops), TOTAL * SPACING_MS + PER_TX_DEADLINE_MS * 2, 'the sender loops to finish');
   const errorsText = [...errorsSeen].map(([k, v]) => `${v}× ${k}`).join('; ') || 'none';
+  tt.diagnostic(`send errors retried: ${errorsText}`);
   assert.deepEqual(failures, [], `some transactions were never accepted (errors seen: ${errorsText})`);
   assert.equal(sent.length, TOTAL, `sent ${sent.length} of ${TOTAL} (errors seen: ${errorsText})`);
 
@@ -187,6 +190,7 @@ test('killing the leader’s consensus under load: a new leader, every accepted 
         }
       }
     }
+    if (i === 0) tt.diagnostic(`${ours.size} txs in blocks ${start.number + 1}..${end.number}; ${sent.filter((s) => s.ack === 'already-known').length} acknowledged only on retry`);
     assert.equal(countAfterStart, ours.size, `${where}: ${countAfterStart} txs in blocks ${start.number + 1}..${end.number}, ${ours.size} acknowledged`);
     for (const s of sent) assert.equal(seen.get(s.hash), blockOf.get(s.hash), `${where}: tx ${s.hash} block`);
   }

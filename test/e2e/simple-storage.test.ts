@@ -5,12 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AbiCoder, Contract, ContractFactory, Interface, Wallet, getAddress, type TransactionReceipt } from 'ethers';
-import { compileReverter, compileSimpleStorage } from '../support/simple-storage.js';
+import { AbiCoder, Contract, ContractFactory, Interface, Wallet, getAddress, type InterfaceAbi, type TransactionReceipt } from 'ethers';
+import { compileReverter, compileSimpleStorage } from '../support/contracts.js';
 import { RpcError, describeValue, q, signLegacy, useNetwork, withDeadline } from '../support/network.js';
 
 const h = useNetwork('simplestorage', { testKeys: 8 });
-const SS = compileSimpleStorage();
+const compiled = compileSimpleStorage();
+const SS = { abi: compiled.abi as InterfaceAbi, bytecode: compiled.bytecode };
 const ssIface = new Interface(SS.abi);
 const CHANGED_TOPIC = ssIface.getEvent('Changed')!.topicHash;
 const abi = AbiCoder.defaultAbiCoder();
@@ -112,7 +113,6 @@ test('deploy SimpleStorage(42) through p1 with a node-managed key as an ethers W
   for (let i = 0; i < t.size; i++) {
     const c = new Contract(address, SS.abi, t.providers[i]);
     assert.equal(await c.get(), 42n, `get() on ${t.participantId(i)}`);
-    assert.equal(await c.storedData(), 42n, `storedData() on ${t.participantId(i)}`);
     assert.equal(q(await t.rpc(i, 'eth_getStorageAt', [address, '0x0', 'latest'])), 42n, `eth_getStorageAt slot 0 on ${t.participantId(i)}`);
   }
   ssAddress = address;
@@ -303,7 +303,9 @@ test('after 50 mixed transactions across gateways all four agree on every block 
 
 test('a reverting transaction is mined with status 0 and a revertReason', { timeout: T }, async () => {
   const t = h.t;
-  const R = compileReverter();
+  const r = compileReverter(); // setPositive(uint v): require(v > 0, "value must be positive"); value = v
+  const R = { abi: r.abi as InterfaceAbi, bytecode: r.bytecode };
+  const REASON = 'value must be positive';
   const wallet = t.testWallet(0, 0);
   const factory = new ContractFactory(R.abi, R.bytecode, wallet);
   const contract = await withDeadline(factory.deploy(), 60_000, 'deploy Reverter via p1');
@@ -312,28 +314,28 @@ test('a reverting transaction is mined with status 0 and a revertReason', { time
   const address = await contract.getAddress();
   await t.receiptsEverywhere(deployReceipt!.hash); // p3 must have the code before we call it there
 
-  const failData = new Interface(R.abi).encodeFunctionData('fail');
-  // eth_call reports the revert and its reason (geth: error code 3, "execution reverted: nope", data = Error(string))
+  const failData = new Interface(R.abi).encodeFunctionData('setPositive', [0]);
+  // eth_call reports the revert and its reason (geth: error code 3, "execution reverted: <reason>", data = Error(string))
   const call = await t.rpc(2, 'eth_call', [{ from: wallet.address, to: address, data: failData }, 'latest']).then(
     (result) => ({ result }),
     (error) => ({ error }),
   );
-  assert.ok('error' in call, `eth_call of fail() on p3 should fail, it returned ${describeValue(call)}`);
-  assert.match(`${call.error.message} ${describeValue(call.error.data)}`, /nope|08c379a0/i, `eth_call of fail(): ${describeValue(call.error)}`);
+  assert.ok('error' in call, `eth_call of setPositive(0) on p3 should fail, it returned ${describeValue(call)}`);
+  assert.match(`${call.error.message} ${describeValue(call.error.data)}`, /must be positive|08c379a0/i, `eth_call of setPositive(0): ${describeValue(call.error)}`);
   await assert.rejects(
-    new Contract(address, R.abi, t.providers[2]).fail.staticCall(),
+    new Contract(address, R.abi, t.providers[2]).setPositive.staticCall(0),
     (err: any) => {
       const text = `${err?.reason ?? ''} ${err?.message ?? ''}`;
-      assert.match(text, /nope/, `ethers staticCall of fail() should revert with "nope"; got ${describeValue(err)}`);
+      assert.ok(text.includes(REASON), `ethers staticCall of setPositive(0) should revert with "${REASON}"; got ${describeValue(err)}`);
       return true;
     },
-    'ethers staticCall of fail() did not throw',
+    'ethers staticCall of setPositive(0) did not throw',
   );
   // eth_estimateGas also refuses
   await assert.rejects(
     t.rpc(2, 'eth_estimateGas', [{ from: wallet.address, to: address, data: failData }]),
     (err: any) => err instanceof RpcError,
-    'eth_estimateGas of fail() returned a value instead of an error',
+    'eth_estimateGas of setPositive(0) returned a value instead of an error',
   );
 
   // sent anyway with an explicit gas limit, it is mined and fails
@@ -348,11 +350,11 @@ test('a reverting transaction is mined with status 0 and a revertReason', { time
     assert.equal(r.status, '0x0', `${where}: a reverted tx has status 0x0`);
     assert.equal(r.logs.length, 0, `${where}: a reverted tx has no logs`);
     assert.ok(typeof r.revertReason === 'string' && r.revertReason.length > 0, `${where}: receipt has no revertReason: ${describeValue(r)}`);
-    assert.equal(decodeRevertReason(r.revertReason), 'nope', `${where}: revertReason ${r.revertReason}`);
+    assert.equal(decodeRevertReason(r.revertReason), REASON, `${where}: revertReason ${r.revertReason}`);
   });
   // its state change was rolled back, and the sender's nonce still advanced
   for (let i = 0; i < t.size; i++) {
-    assert.equal(await new Contract(address, R.abi, t.providers[i]).touched(), 0n, `touched() on ${t.participantId(i)}`);
+    assert.equal(await new Contract(address, R.abi, t.providers[i]).value(), 0n, `value() on ${t.participantId(i)} after the reverted setPositive(0)`);
     assert.equal(await t.providers[i].getTransactionCount(wallet.address, 'latest'), nonce + 1, `nonce after the reverted tx on ${t.participantId(i)}`);
   }
   // ethers sees the failure as a CALL_EXCEPTION with the receipt

@@ -2,11 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Web3 } from 'web3';
-import { compileSimpleStorage } from '../support/simple-storage.js';
+import { compileSimpleStorage } from '../support/contracts.js';
 import { describeValue, useNetwork, withDeadline } from '../support/network.js';
 
 const h = useNetwork('web3', { testKeys: 1 });
-const SS = compileSimpleStorage();
+const compiled = compileSimpleStorage();
+const SS = { abi: compiled.abi as any[], bytecode: compiled.bytecode };
 
 function makeWeb3(url: string): Web3 {
   const web3 = new Web3(url);

@@ -325,3 +325,38 @@ test('ethers v6 reads the blocks, transactions and receipts', async () => {
     provider.destroy();
   }
 });
+
+test('web3.js v4 reads the blocks, transactions and receipts', async () => {
+  const { Web3 } = await import('web3');
+  const engine = await ExecutionEngine.create({ network });
+  const common = engine.common;
+  const b1 = await engine.executeBlock(
+    committed(1, [
+      signLegacyTx(common, k0, { nonce: 0, data: ss.bytecode + uintWord(42), gasLimit: 300_000 }),
+      sign1559Tx(common, k1, { nonce: 0, to: a0, value: 7n }),
+    ]),
+  );
+  const blocks = [engine.genesis()!, b1];
+  const provider = {
+    request: async ({ method, params }: { method: string; params: unknown[] }) => {
+      const [p0] = params as [string];
+      if (method === 'eth_getBlockByNumber') return blocks.find((b) => b.block.number === p0)?.block ?? null;
+      if (method === 'eth_getTransactionByHash') return blocks.flatMap((b) => b.transactions).find((t) => t.hash === p0) ?? null;
+      if (method === 'eth_getTransactionReceipt') return blocks.flatMap((b) => b.receipts).find((r) => r.transactionHash === p0) ?? null;
+      if (method === 'eth_chainId') return '0x539';
+      throw new Error(`unsupported ${method}`);
+    },
+  };
+  const web3 = new Web3(provider as never);
+  const blk = await web3.eth.getBlock(1);
+  assert.equal(blk.hash, b1.hash);
+  assert.equal(blk.number, 1n);
+  assert.equal(blk.transactions.length, 2);
+  const tx = await web3.eth.getTransaction(b1.transactions[1].hash);
+  assert.equal(tx.from, a1);
+  assert.equal(tx.type, 2n);
+  const rc = await web3.eth.getTransactionReceipt(b1.transactions[0].hash);
+  assert.equal(rc.contractAddress, b1.receipts[0].contractAddress);
+  assert.equal(rc.status, 1n);
+  assert.equal(rc.effectiveGasPrice, 0n);
+});

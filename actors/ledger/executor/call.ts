@@ -9,6 +9,7 @@ import { Address, bytesToHex, createZeroAddress, hexToBytes } from '@ethereumjs/
 import { runTx, type RunTxResult, type VM } from '@ethereumjs/vm';
 import { CodedError, ErrorCode } from '../../../lib/errors.js';
 import type { CallRequest } from '../messages.js';
+import { MissingStateNodeError } from './recording-db.js';
 
 export interface CallAt {
   stateRoot: string;
@@ -70,6 +71,13 @@ async function runOnce(vm: VM, block: Block, tx: TypedTransaction): Promise<RunT
   }
 }
 
+/** A call that could not start or could not read state, as a CodedError. */
+function refused(err: unknown): CodedError {
+  if (err instanceof CodedError) return err;
+  if (err instanceof MissingStateNodeError) return new CodedError(ErrorCode.Unavailable, err.message, undefined, { cause: err });
+  return new CodedError(ErrorCode.Rejected, cleanMessage(err), undefined, { cause: err });
+}
+
 function cleanMessage(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
   const i = msg.indexOf(' (vm hf=');
@@ -103,8 +111,7 @@ export async function runCall(vm: VM, common: Common, block: Block, req: CallReq
   try {
     return toResult(await runOnce(vm, block, tx));
   } catch (err) {
-    if (err instanceof CodedError) throw err;
-    throw new CodedError(ErrorCode.Rejected, cleanMessage(err), undefined, { cause: err });
+    throw refused(err);
   }
 }
 
@@ -121,9 +128,8 @@ export async function estimateGas(vm: VM, common: Common, block: Block, req: Cal
       const r = await runOnce(vm, block, callTx(common, req, gas));
       return r.execResult.exceptionError ? null : r;
     } catch (err) {
-      if (err instanceof CodedError) throw err;
-      if (/INTRINSIC_GAS_TOO_LOW/.test(String((err as Error)?.message))) return null;
-      throw new CodedError(ErrorCode.Rejected, cleanMessage(err), undefined, { cause: err });
+      if (!(err instanceof CodedError) && /INTRINSIC_GAS_TOO_LOW/.test(String((err as Error)?.message))) return null;
+      throw refused(err);
     }
   };
 
@@ -131,8 +137,7 @@ export async function estimateGas(vm: VM, common: Common, block: Block, req: Cal
   try {
     top = await runOnce(vm, block, callTx(common, req, hi));
   } catch (err) {
-    if (err instanceof CodedError) throw err;
-    throw new CodedError(ErrorCode.Rejected, cleanMessage(err), undefined, { cause: err });
+    throw refused(err);
   }
   const ex = top.execResult.exceptionError;
   if (ex) {

@@ -5,12 +5,12 @@
 import type { Common } from '@ethereumjs/common';
 import { createFeeMarket1559Tx, createLegacyTx } from '@ethereumjs/tx';
 import { bytesToHex, privateToAddress } from '@ethereumjs/util';
-import { keccak_256 } from '@noble/hashes/sha3';
 import secp256k1 from 'secp256k1';
+import { keccak256 } from './chain.js';
 
 /** A deterministic private key (keccak("dev-key-" + i)); fine for tests, never for real funds. */
 export function devKey(i: number): Uint8Array {
-  return keccak_256(new TextEncoder().encode(`dev-key-${i}`));
+  return keccak256(new TextEncoder().encode(`dev-key-${i}`));
 }
 
 /** Lowercase 0x address of a private key. */
@@ -70,7 +70,7 @@ export function sign1559Tx(
 
 /** 4-byte selector of a function signature, e.g. selector('set(uint256)') = '0x60fe47b1'. */
 export function selector(signature: string): string {
-  return bytesToHex(keccak_256(new TextEncoder().encode(signature)).subarray(0, 4));
+  return bytesToHex(keccak256(new TextEncoder().encode(signature)).subarray(0, 4));
 }
 
 /** ABI word of an unsigned integer, 64 hex chars without 0x. */

@@ -6,10 +6,8 @@
  */
 import type { Common } from '@ethereumjs/common';
 import type { EVMMockBlockchainInterface } from '@ethereumjs/evm';
-
-type EVMMockBlock = Awaited<ReturnType<EVMMockBlockchainInterface['getBlock']>>;
 import { MerklePatriciaTrie } from '@ethereumjs/mpt';
-import { Caches, type MerkleStateManager } from '@ethereumjs/statemanager';
+import { Caches } from '@ethereumjs/statemanager';
 import { Account, bytesToHex, createAddressFromString, createZeroAddress, hexToBytes, ValueEncoding } from '@ethereumjs/util';
 import { createVM, type VM } from '@ethereumjs/vm';
 import { CodedError, ErrorCode } from '../../../lib/errors.js';
@@ -33,6 +31,8 @@ import { NodeStore, OverlayDB, StoreDB, type FetchNodes } from './recording-db.j
 export type { ExecutedBlock, HeadInfo, DroppedTx } from './execute-block.js';
 export type { CallAt, CallResult } from './call.js';
 export { ExecutionEnvironmentError } from './execute-block.js';
+
+type EVMMockBlock = Awaited<ReturnType<EVMMockBlockchainInterface['getBlock']>>;
 
 export interface EngineOptions {
   network: Pick<NetworkDescription, 'chainId' | 'name' | 'genesis'>;
@@ -99,7 +99,7 @@ class Serial {
   }
 }
 
-function stateManagerOver(common: Common, db: StoreDB | OverlayDB, root?: Uint8Array): MerkleStateManager {
+function stateManagerOver(common: Common, db: StoreDB | OverlayDB, root?: Uint8Array): BatchingStateManager {
   const trie = new MerklePatriciaTrie({ db, useKeyHashing: true, valueEncoding: ValueEncoding.Bytes, common });
   if (root) trie.root(root);
   return new BatchingStateManager({ common, trie, caches: new Caches(), keccak: keccak256 });
@@ -226,11 +226,13 @@ export class ExecutionEngine {
   /**
    * Go back to (or forward to) a stored head, e.g. when the shell could not persist the block the engine just
    * executed. The state of `head` must be readable (in memory or through fetchNodes). Serialised with
-   * executeBlock.
+   * executeBlock. With fetchNodes, the in-memory entries are dropped too: entries of blocks after `head` may
+   * never have been persisted, and a block executed again must report them again in its `nodes`.
    */
   resetTo(head: { number: bigint; hash: string; stateRoot: string; timestamp: bigint; gasLimit?: bigint }): Promise<void> {
     return this.exec.run(async () => {
       const h: HeadInfo = { number: head.number, hash: head.hash, stateRoot: head.stateRoot, timestamp: head.timestamp, gasLimit: head.gasLimit ?? this.head_.gasLimit };
+      if (this.store.canFetch) this.store.entries.clear();
       await this.buildVm(h.stateRoot);
       this.head_ = h;
       this.broken = null;

@@ -6,7 +6,7 @@ import { CodedError, ErrorCode } from '../../../lib/errors.js';
 import { quantity } from '../../../lib/hex.js';
 import type { BlockTag, LedgerQuery, LogFilter } from '../messages.js';
 import type { BlockQueries } from './block-store.js';
-import type { CallAt, ExecutionEngine } from './engine.js';
+import type { CallAt, ExecutionEngine, HeadInfo } from './engine.js';
 
 const MAX_LOG_RANGE = 10_000n;
 const MAX_LOGS = 10_000;
@@ -29,19 +29,23 @@ function revertMessage(revertData: string | undefined): string {
   }
 }
 
-export function createQueryHandler(engine: ExecutionEngine, blocks: BlockQueries) {
-  const callTarget = async (tag: BlockTag): Promise<'latest' | CallAt> => {
-    const head = engine.head().number;
-    const n = resolveTag(tag, head);
-    if (n === head) return 'latest';
-    if (n > head) throw new CodedError(ErrorCode.NotFound, 'header not found');
+/**
+ * `storedHead` is the last block whose data is stored: queries never see a block the executor has run but not
+ * yet stored (it may still be rolled back).
+ */
+export function createQueryHandler(engine: ExecutionEngine, blocks: BlockQueries, storedHead: () => HeadInfo) {
+  const callTarget = async (tag: BlockTag): Promise<CallAt> => {
+    const stored = storedHead();
+    const n = resolveTag(tag, stored.number);
+    if (n === stored.number) return { stateRoot: stored.stateRoot, number: stored.number, timestamp: stored.timestamp };
+    if (n > stored.number) throw new CodedError(ErrorCode.NotFound, 'header not found');
     const h = await blocks.header(n);
     if (!h) throw new CodedError(ErrorCode.NotFound, 'header not found');
     return { stateRoot: h.stateRoot, number: h.number, timestamp: h.timestamp };
   };
 
   const logRange = async (filter: LogFilter): Promise<[bigint, bigint]> => {
-    const head = engine.head().number;
+    const head = storedHead().number;
     if (filter.blockHash) {
       if (filter.fromBlock !== undefined || filter.toBlock !== undefined) throw new CodedError(ErrorCode.InvalidInput, 'blockHash excludes fromBlock/toBlock');
       const n = await blocks.blockNumberOfHash(filter.blockHash);
@@ -58,11 +62,11 @@ export function createQueryHandler(engine: ExecutionEngine, blocks: BlockQueries
   return async (q: LedgerQuery): Promise<unknown> => {
     switch (q.kind) {
       case 'head': {
-        const h = engine.head();
+        const h = storedHead();
         return { number: quantity(h.number), hash: h.hash, stateRoot: h.stateRoot, timestamp: quantity(h.timestamp), gasLimit: quantity(h.gasLimit) };
       }
       case 'blockByNumber': {
-        const head = engine.head().number;
+        const head = storedHead().number;
         const n = resolveTag(q.block, head);
         return n > head ? null : blocks.blockByNumber(n, q.fullTransactions);
       }

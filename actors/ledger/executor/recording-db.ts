@@ -44,6 +44,11 @@ export class NodeStore {
 
   constructor(private readonly fetchNodes?: FetchNodes) {}
 
+  /** True when misses can be served by the state store. */
+  get canFetch(): boolean {
+    return this.fetchNodes !== undefined;
+  }
+
   get size(): number {
     return this.entries.size;
   }

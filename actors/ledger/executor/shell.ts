@@ -98,8 +98,8 @@ export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promi
       await writeBlock(tx, b);
       return store.append(BLOCKS_STREAM, Number(b.number), [{ type: 'BlockExecuted', payload, publishSubject: subjects.blockExecuted(scope) }], tx);
     })) as StoredEvent[];
-    publish([event]);
     for (const d of b.dropped) log.warn('dropped a committed transaction', { hash: d.hash, reason: d.reason, block: b.number });
+    return event;
   };
 
   const publish = (events: StoredEvent[]) => {
@@ -115,23 +115,27 @@ export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promi
     fetchNodes,
     blockHash: (n) => blocks.hashOf(n),
     head: last ? { number: BigInt(last.number), hash: last.hash, stateRoot: last.stateRoot, timestamp: BigInt(last.timestamp), gasLimit: BigInt(last.gasLimit) } : undefined,
+    // Entries of stored blocks can be fetched again from the state store, so the cache may be bounded.
+    nodeCacheLimit: 2_000_000,
   });
   if (!last) {
     const genesis = engine.genesis();
     if (!genesis) throw new Error('engine built no genesis block');
     await persistState(genesis);
-    await storeBlock(genesis, { raftIndex: 0, raftTerm: 0 });
+    publish([await storeBlock(genesis, { raftIndex: 0, raftTerm: 0 })]);
     log.info('genesis stored', { hash: genesis.hash, stateRoot: genesis.stateRoot });
   }
   publish(await store.unpublished());
-  log.info('executor at head', { number: engine.head().number, hash: engine.head().hash });
+  /** The last block whose data and event are stored: what queries see, and where a failed block rolls back to. */
+  let storedHead = engine.head();
+  log.info('executor at head', { number: storedHead.number, hash: storedHead.hash });
 
   // ---- the block pipeline: strictly in height order, one at a time
   const waiting = new Map<number, CommittedBlock>();
   let running = false;
   let pulling = false;
 
-  const nextHeight = () => Number(engine.head().number) + 1;
+  const nextHeight = () => Number(storedHead.number) + 1;
 
   async function executeReady(): Promise<void> {
     if (running) return;
@@ -142,13 +146,22 @@ export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promi
         const block = b;
         await inSpan(t, 'executor block', { [Attr.blockNumber]: block.height, [Attr.participant]: scope.participant }, async () => {
           const executed = await engine.executeBlock(block);
-          await persistState(executed);
-          await storeBlock(executed, block);
+          let event: StoredEvent;
+          try {
+            await persistState(executed);
+            event = await storeBlock(executed, block);
+          } catch (err) {
+            // Executed but not stored: take the engine back to the stored head so the block runs again.
+            await engine.resetTo(storedHead);
+            throw err;
+          }
+          storedHead = engine.head();
+          publish([event]);
         });
       }
       for (const h of waiting.keys()) if (h < nextHeight()) waiting.delete(h);
     } catch (err) {
-      // The engine rolled back to the parent; stored nothing for this block. Try again from consensus later.
+      // Nothing of this block is stored (the engine rolls back on its own when execution fails). Try again later.
       log.error('block execution failed; will retry', { height: nextHeight() }, err);
     } finally {
       running = false;
@@ -182,7 +195,7 @@ export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promi
     else void pull();
   });
 
-  const answer = createQueryHandler(engine, blocks);
+  const answer = createQueryHandler(engine, blocks, () => storedHead);
   bus.serve(subjects.ledgerQuery(scope), LedgerQuery, (q) => answer(q));
 
   void pull();
