@@ -141,10 +141,12 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
 
   for (const entry of folded.raft.entries) onLogged(entry);
   for (const entry of folded.raft.entries.slice(0, folded.raft.commitIndex ?? 0)) onCommitted(entry);
+  // Our gateway's txs stay ours until committed, even those already in an uncommitted entry: if a new leader
+  // truncates that entry, they must come back as local, to be forwarded again.
   for (const t of folded.received) {
-    if (pool.has(t.hash)) continue;
-    pool.add(toPoolTx(t, BigInt(t.accountNonce), true, now()));
+    if (pool.isCommitted(t.hash)) continue;
     localHashes.add(t.hash);
+    if (!pool.has(t.hash)) pool.add(toPoolTx(t, BigInt(t.accountNonce), true, now()));
   }
   log.info('consensus restored', { term: state.term, logLength: folded.raft.entries.length, commitIndex, committedHeight, pooled: pool.size });
 

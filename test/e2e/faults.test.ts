@@ -66,6 +66,8 @@ interface Sent {
   gateway: number;
   /** How the send was acknowledged: the gateway returned the hash, or a retry said it already had it. */
   ack: 'hash' | 'already-known';
+  /** Date.now() of the acknowledgement. */
+  ackAt: number;
 }
 
 test('killing the leader’s consensus under load: a new leader, every accepted tx in exactly one block', { timeout: 300_000 }, async (tt) => {
@@ -106,14 +108,14 @@ test('killing the leader’s consensus under load: a new leader, every accepted 
       try {
         const hash = await t.rpc<string>(gw, 'eth_sendRawTransaction', [p.raw], 10_000);
         assert.equal(hash, p.hash, `eth_sendRawTransaction on ${t.participantId(gw)} returned a hash that is not keccak256(raw)`);
-        sent.push({ hash, wallet: p.k, nonce: p.nonce, gateway: gw, ack: 'hash' });
+        sent.push({ hash, wallet: p.k, nonce: p.nonce, gateway: gw, ack: 'hash', ackAt: Date.now() });
         return;
       } catch (err) {
         if (err instanceof assert.AssertionError) throw err;
         note(err);
         // a retry of the very same bytes may find that an earlier attempt got in
         if (tried && err instanceof RpcError && /already known|known transaction|nonce too low/i.test(err.message)) {
-          sent.push({ hash: p.hash, wallet: p.k, nonce: p.nonce, gateway: gw, ack: 'already-known' });
+          sent.push({ hash: p.hash, wallet: p.k, nonce: p.nonce, gateway: gw, ack: 'already-known', ackAt: Date.now() });
           return;
         }
         tried = true;
@@ -138,6 +140,7 @@ test('killing the leader’s consensus under load: a new leader, every accepted 
 
   // a third of the way in, kill the leader's consensus actor
   await sleep((TOTAL / 3) * SPACING_MS);
+  const killedAt = Date.now();
   await t.net.kill(leader, 'consensus', 'SIGKILL');
   const others = t.urls.map((_, i) => i).filter((i) => t.participantId(i) !== leader);
   const newLeader = await waitFor(
@@ -150,7 +153,7 @@ test('killing the leader’s consensus under load: a new leader, every accepted 
     200,
   );
   assert.notEqual(newLeader, leader);
-  tt.diagnostic(`killed ${leader}/consensus ${Date.now() - t0} ms into the load; ${newLeader} leads after ${Date.now() - t0 - (TOTAL / 3) * SPACING_MS} ms`);
+  tt.diagnostic(`killed ${leader}/consensus ${Date.now() - t0} ms into the load; ${newLeader} leads ${Date.now() - killedAt} ms after the kill`);
 
   await withDeadline(Promise.all(loops), TOTAL * SPACING_MS + PER_TX_DEADLINE_MS * 2, 'the sender loops to finish');
   const errorsText = [...errorsSeen].map(([k, v]) => `${v}× ${k}`).join('; ') || 'none';
@@ -161,8 +164,23 @@ test('killing the leader’s consensus under load: a new leader, every accepted 
   // every acknowledged tx has the same receipt on all four gateways (the killed one is restarted and catches up)
   const blockOf = new Map<string, number>();
   for (const s of sent) {
-    const receipts = await t.receiptsEverywhere(s.hash, 120_000).catch((err) => {
-      throw new Error(`acknowledged tx ${s.hash} (wallet ${s.wallet} nonce ${s.nonce}, sent via ${t.participantId(s.gateway)}, ack ${s.ack}) did not land: ${(err as Error).message}`);
+    const receipts = await t.receiptsEverywhere(s.hash, 120_000).catch(async (err) => {
+      const addr = wallets[s.wallet].address;
+      const view = await Promise.all(
+        t.urls.map(async (_, i) => {
+          const [known, latest, pending] = await Promise.all([
+            t.rpc(i, 'eth_getTransactionByHash', [s.hash]).then((x) => (x ? `known (block ${x.blockNumber})` : 'unknown'), (e) => `error ${(e as Error).message}`),
+            t.rpc(i, 'eth_getTransactionCount', [addr, 'latest']).then(Number, () => NaN),
+            t.rpc(i, 'eth_getTransactionCount', [addr, 'pending']).then(Number, () => NaN),
+          ]);
+          return `${t.participantId(i)}: tx ${known}, sender nonce latest ${latest} pending ${pending}`;
+        }),
+      );
+      const leaders = await Promise.all(t.urls.map((_, i) => t.rpc(i, 'raft_leader').catch((e) => `error ${(e as Error).message}`)));
+      throw new Error(
+        `acknowledged tx ${s.hash} (wallet ${s.wallet} nonce ${s.nonce}, sent via ${t.participantId(s.gateway)} ${s.ackAt - t0} ms into the load, ` +
+          `ack ${s.ack}; ${leader}/consensus was killed ${killedAt - t0} ms in) did not land: ${(err as Error).message}\n  ${view.join('\n  ')}\n  raft_leader: ${leaders.join(', ')}`,
+      );
     });
     receipts.forEach((r, i) => {
       assert.equal(r.status, '0x1', `tx ${s.hash} on ${t.participantId(i)}: status`);
@@ -224,7 +242,11 @@ test('stop and resume from the same dir: the chain is back and takes new transac
     const where = t.participantId(i);
     await t.waitForHeight(i, before.number, 60_000);
     const head = await t.rpc(i, 'eth_getBlockByNumber', ['latest', false]);
-    assert.equal(Number(q(head.number)), before.number, `${where}: head number after resume (nothing was sent, so no new block)`);
+    if (Number(q(head.number)) !== before.number) {
+      const extra: string[] = [];
+      for (let n = before.number + 1; n <= Number(q(head.number)); n++) extra.push(`block ${n}: ${(await blockTxs(t, i, n)).txs.join(', ')}`);
+      assert.fail(`${where}: head is ${Number(q(head.number))} after resume, was ${before.number}, though nothing was sent (transactions left in a pool from before the stop?) ${extra.join('; ')}`);
+    }
     assert.equal(head.hash, before.hash, `${where}: head hash after resume`);
     const got = await Promise.all(watched.map((a) => t.providers[i].getBalance(a)));
     got.forEach((b, j) => assert.equal(b, balances[j], `${where}: balance of ${watched[j]} after resume`));

@@ -5,17 +5,16 @@
  * Every wait has a deadline and says what it was waiting for; every network a test starts is
  * destroyed in an `after()` hook.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before } from 'node:test';
 import { HDNodeWallet, JsonRpcProvider, Network, Wallet, keccak256, toUtf8Bytes } from 'ethers';
-
 import { startNetwork, type RunningNetwork, type StartOptions } from '../../cli/launcher/network-runner.js';
 
 export { startNetwork };
 export type { RunningNetwork, StartOptions };
-export type ActorName = 'gateway' | 'consensus' | 'executor' | 'state';
+export type { ActorName } from '../../lib/network/description.js';
 
 // ---------------------------------------------------------------------------------------------
 // Waiting
@@ -279,6 +278,15 @@ export class TestNetwork {
     for (const p of this.providers) p.destroy();
     this.providers = [];
     const dir = this.net.dir;
+    if (process.env.E2E_KEEP_LOGS) {
+      // keep the actors' logs for a post-mortem: E2E_KEEP_LOGS=1 (or a directory) copies <dir>/logs there
+      await this.net.stop();
+      const dest = path.join(process.env.E2E_KEEP_LOGS === '1' ? tmpdir() : process.env.E2E_KEEP_LOGS, `e2e-logs-${this.label}-${process.pid}`);
+      await cp(path.join(dir, 'logs'), dest, { recursive: true }).then(
+        () => process.stderr.write(`e2e: actor logs of the ${this.label} network kept in ${dest}\n`),
+        (err) => process.stderr.write(`e2e: could not keep logs: ${(err as Error).message}\n`),
+      );
+    }
     await this.net.destroy();
     await rm(dir, { recursive: true, force: true }).catch(() => {});
   }

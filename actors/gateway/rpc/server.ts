@@ -10,6 +10,8 @@ import type { Dispatcher } from './dispatch.js';
 import { RpcCode } from './errors.js';
 
 export const MAX_BODY_BYTES = 5 * 1024 * 1024;
+/** How much of an oversized body we read (and throw away) so the client gets its 413. */
+const DISCARD_CAP = 64 * 1024 * 1024;
 const ACCEPTED_CONTENT_TYPES = new Set(['application/json', 'application/json-rpc', 'application/jsonrequest']);
 
 export interface RpcServerOptions {
@@ -50,9 +52,20 @@ export function createRpcServer(dispatcher: Dispatcher, opts: RpcServerOptions):
     res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }).end(body);
   };
 
+  /**
+   * Answer 413 only once the client has finished sending (a lingering close): a client still uploading when
+   * the socket closes sees a connection reset instead of our answer. Past a hard cap we stop listening.
+   */
   const tooLarge = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    send(res, 413, errorBody(RpcCode.InvalidRequest, `request too large (max ${maxBody} bytes)`), { Connection: 'close' });
-    res.once('finish', () => req.destroy());
+    const answer = () => send(res, 413, errorBody(RpcCode.InvalidRequest, `request too large (max ${maxBody} bytes)`), { Connection: 'close' });
+    if (req.complete) return answer();
+    let discarded = 0;
+    req.removeAllListeners('data');
+    req.on('data', (chunk: Buffer) => {
+      discarded += chunk.length;
+      if (discarded > DISCARD_CAP) req.destroy();
+    });
+    req.once('end', answer);
   };
 
   return http.createServer((req, res) => {
