@@ -12,6 +12,7 @@ import { loadNetwork, loadSecrets } from './network/load.js';
 import type { ActorName, NetworkDescription, ParticipantSecrets } from './network/description.js';
 import type { Scope } from './subjects.js';
 import { startTracing } from './tracing.js';
+import { startCpuProfile } from './cpu-profile.js';
 
 export interface ActorRuntime {
   network: NetworkDescription;
@@ -47,11 +48,12 @@ export async function runActor(actor: ActorName, start: (rt: ActorRuntime) => Pr
   });
   try {
     startTracing(`quorum-${actor}`);
+    const stopProfile = await startCpuProfile(`${participant}-${actor}`);
     const network = await loadNetwork(required('QUORUM_NETWORK'));
     const secrets = await loadSecrets(required('QUORUM_SECRETS'), network);
     const scope: Scope = { net: network.name, participant };
     const sql = postgres(required('QUORUM_PG_URL'), { max: 8, onnotice: () => {} });
-    const store = await EventStore.open(sql);
+    const store = await EventStore.open(sql, actor);
     const connection = await connectActor({ url: required('QUORUM_NATS_URL'), network, secrets, actor });
     const bus = createBus(connection, scope, actor, log);
     const running = await start({ network, secrets, participant, scope, bus, log, sql, store });
@@ -67,6 +69,7 @@ export async function runActor(actor: ActorName, start: (rt: ActorRuntime) => Pr
         await running.stop();
         await bus.close();
         await sql.end({ timeout: 2 });
+        await stopProfile?.();
       } catch (err) {
         log.error('unclean stop', {}, err);
       }

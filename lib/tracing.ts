@@ -13,6 +13,7 @@ let started = false;
 export function startTracing(serviceName: string): void {
   if (started) return;
   started = true;
+  if (process.env.QUORUM_TRACING === 'off') return;
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(new BasicTracerProvider({}));

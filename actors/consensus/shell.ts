@@ -53,7 +53,7 @@ interface MergedOutput {
 }
 
 /** How many proposed-but-uncommitted blocks the leader allows before it waits. */
-const MAX_INFLIGHT_BLOCKS = 3;
+const MAX_INFLIGHT_BLOCKS = 1;
 const REFORWARD_AFTER_MS = 1500;
 
 function toPoolTx(t: LoggedTx, accountNonce: bigint, local: boolean, now: number): PoolTx {
@@ -190,6 +190,7 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
       proposer: me,
       transactions: txs.map((t) => ({ raw: t.raw, hash: t.hash, from: t.from, nonce: quantity(t.nonce), gasLimit: quantity(t.gasLimit) })),
     };
+    log.debug('minting', { height: block.height, txs: txs.length, pool: pool.size });
     return { type: 'propose', data: { kind: 'block', block } };
   };
 
@@ -220,13 +221,21 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
     into.committed.push(...out.committed);
   };
 
-  const persist = async (m: MergedOutput, newCommitIndex: number | null) => {
+  let persistedCommitIndex = folded.raft.commitIndex ?? 0;
+  const persist = async (m: MergedOutput) => {
     const events = [];
     if (m.hardState) events.push({ type: 'HardStateChanged', payload: m.hardState });
     if (m.truncateFrom !== undefined) events.push({ type: 'EntriesTruncated', payload: { fromIndex: m.truncateFrom } });
     if (m.entries.length) events.push({ type: 'EntriesAppended', payload: { entries: m.entries } });
-    if (newCommitIndex !== null) events.push({ type: 'CommitAdvanced', payload: { commitIndex: newCommitIndex } });
-    if (events.length) await store.append(RAFT_STREAM, 'any', events);
+    // The commit index is only a restart hint (a restarted node learns it from the leader anyway), so it rides
+    // along with events we store regardless instead of costing a write of its own.
+    if (events.length && commitIndex > persistedCommitIndex) {
+      events.push({ type: 'CommitAdvanced', payload: { commitIndex } });
+    }
+    if (events.length) {
+      await store.append(RAFT_STREAM, 'any', events);
+      persistedCommitIndex = Math.max(persistedCommitIndex, commitIndex);
+    }
   };
 
   async function drain(): Promise<void> {
@@ -248,12 +257,14 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
           state = r.state;
           merge(merged, r.output);
         }
-        const lastCommitted = merged.committed.length ? merged.committed[merged.committed.length - 1].index : null;
-        await persist(merged, lastCommitted);
+        await persist(merged);
         for (const m of merged.messages) send(m);
         for (const entry of merged.committed) {
           const block = onCommitted(entry);
-          if (block) bus.publish(subjects.committedBlocks(scope), block);
+          if (block) {
+            bus.publish(subjects.committedBlocks(scope), block);
+            log.debug('committed', { height: block.height, txs: block.transactions.length });
+          }
         }
         if (state.leaderId !== lastLeader) {
           log.info('leader changed', { leader: state.leaderId, term: state.term, role: state.role });
@@ -302,6 +313,7 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
       else toStore.push(received(tx));
     }
     await receivedCommitter.submit(toStore);
+    log.debug('received', { txs: toStore.length, hashes: toStore.map((t) => t.hash.slice(0, 10)) });
     const t = now();
     const fresh: PoolTx[] = [];
     for (const tx of toStore) {

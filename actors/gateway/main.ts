@@ -8,6 +8,7 @@
  *   QUORUM_RPC_PORT     overrides the participant's rpcPort
  *   QUORUM_RPC_CORS     comma-separated allowed browser origins (default '*')
  */
+import { startCpuProfile } from '../../lib/cpu-profile.js';
 import { createLogger } from '../../lib/logger.js';
 import { connectActor } from '../../lib/nats/connect.js';
 import { findParticipant } from '../../lib/network/description.js';
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
   startTracing('gateway');
   const participantId = env('QUORUM_PARTICIPANT');
   const log = createLogger({ actor: 'gateway', participant: participantId });
+  const stopProfile = await startCpuProfile(`${participantId}-gateway`);
   try {
     const network = await loadNetwork(env('QUORUM_NETWORK'));
     const secrets = await loadSecrets(env('QUORUM_SECRETS'), network);
@@ -48,7 +50,10 @@ async function main(): Promise<void> {
       const force = setTimeout(() => process.exit(1), 10_000);
       force.unref();
       gateway.close().then(
-        () => process.exit(0),
+        async () => {
+          await stopProfile?.();
+          process.exit(0);
+        },
         (err) => {
           log.error('shutdown failed', {}, err);
           process.exit(1);

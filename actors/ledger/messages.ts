@@ -163,6 +163,10 @@ export const StateApply = z.object({
 });
 export type StateApply = z.infer<typeof StateApply>;
 
+/** executor → state store: consecutive blocks' trie writes in one request (the executor batches when behind). */
+export const StateApplyBatch = z.object({ blocks: z.array(StateApply).min(1).max(200) });
+export type StateApplyBatch = z.infer<typeof StateApplyBatch>;
+
 /** executor → state store: trie database entries it misses in its cache (after a restart, say). */
 export const StateNodesRequest = z.object({ keys: z.array(HexBytes).max(4096) });
 export const StateNodesReply = z.object({ values: z.array(HexBytes.nullable()) });

@@ -2,8 +2,10 @@
  * The participant's record: append-only event streams in its own Postgres database.
  *
  * - Appends check the expected stream position atomically (optimistic concurrency per stream).
- * - Every event carries prev_hash/hash: hash = sha256(prev_hash || canonical fields), a single chain over the
- *   participant's whole log, so any later edit, insert or removal of a row is detectable (verifyChain).
+ * - Every event carries prev_hash/hash: hash = sha256(prev_hash || canonical fields). There is one chain per
+ *   writing actor (its `chain`, with a gapless chain_position), so any later edit, insertion or removal of a
+ *   row is detectable (verifyChain) while the actors of one participant never wait on each other's appends.
+ *   global_position (a sequence) orders the whole log for readers.
  * - Outbox: an event appended with a publish subject is published only after its transaction commits, and
  *   marked published afterwards; `unpublished()` gives what a crash left unpublished, to publish again.
  */
@@ -29,6 +31,8 @@ export interface NewEvent {
 
 export interface StoredEvent {
   globalPosition: number;
+  chain: string;
+  chainPosition: number;
   stream: string;
   streamPosition: number;
   type: string;
@@ -45,13 +49,12 @@ export interface StoredEvent {
 
 export type ExpectedPosition = number | 'any' | 'none';
 
-/** One lock for the whole chain: appends from every actor of the participant are serialised here. */
-const CHAIN_LOCK = 7_310_002;
 export const GENESIS_HASH = new Uint8Array(32);
 
-export function eventHash(prevHash: Uint8Array, e: Omit<StoredEvent, 'hash' | 'prevHash' | 'publishSubject'>): Uint8Array {
+export function eventHash(prevHash: Uint8Array, e: Omit<StoredEvent, 'hash' | 'prevHash' | 'publishSubject' | 'globalPosition'>): Uint8Array {
   const body = canonicalJson({
-    globalPosition: e.globalPosition,
+    chain: e.chain,
+    chainPosition: e.chainPosition,
     stream: e.stream,
     streamPosition: e.streamPosition,
     type: e.type,
@@ -70,6 +73,8 @@ type Row = Record<string, unknown>;
 function fromRow(r: Row): StoredEvent {
   return {
     globalPosition: Number(r.global_position),
+    chain: r.chain as string,
+    chainPosition: Number(r.chain_position),
     stream: r.stream as string,
     streamPosition: Number(r.stream_position),
     type: r.type as string,
@@ -89,75 +94,138 @@ export interface ChainCheck {
   ok: boolean;
   checked: number;
   /** The first event whose stored hash or link does not match, with what was wrong. */
-  firstBad?: { globalPosition: number; stream: string; reason: string };
+  firstBad?: { chain: string; chainPosition: number; globalPosition: number; stream: string; reason: string };
 }
 
 export class EventStore {
-  private constructor(readonly sql: Sql) {}
+  /**
+   * One writer per chain: this process caches the chain head and stream positions, so an append is a single
+   * INSERT. The unique (chain, chain_position) and (stream, stream_position) constraints still refuse a second
+   * writer; any failed append clears the cache so the next one reads the truth again.
+   */
+  private head: { position: number; hash: Uint8Array } | null = null;
+  private readonly streams = new Map<string, number>();
+  private tail: Promise<unknown> = Promise.resolve();
 
-  static async open(sql: Sql): Promise<EventStore> {
+  private constructor(
+    readonly sql: Sql,
+    /** The hash chain this store appends to: one per writing actor (e.g. 'consensus'). */
+    readonly chain: string,
+  ) {}
+
+  static async open(sql: Sql, chain: string): Promise<EventStore> {
     await migrate(sql, 'event-store', eventStoreMigrations);
-    return new EventStore(sql);
+    return new EventStore(sql, chain);
+  }
+
+  /** Appends of this store run one at a time, in call order. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn, fn);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private invalidate(): void {
+    this.head = null;
+    this.streams.clear();
   }
 
   /**
-   * Append events to one stream. Pass `tx` to append inside a transaction the caller also writes its own
-   * tables in (the executor stores a block and its event atomically).
+   * Run `fn` in a Postgres transaction in which `append(..., tx)` may be called: the caller's own writes and
+   * the events commit together (the executor stores a block and its event atomically).
    */
-  async append(stream: string, expected: ExpectedPosition, events: NewEvent[], tx?: TransactionSql): Promise<StoredEvent[]> {
-    if (events.length === 0) return [];
-    const run = async (t: TransactionSql) => {
-      await t`select pg_advisory_xact_lock(${CHAIN_LOCK})`;
-      const [pos] = await t`select coalesce(max(stream_position), 0) as p from events where stream = ${stream}`;
-      const current = Number(pos.p);
-      if (expected === 'none' && current !== 0) throw new CodedError(ErrorCode.Conflict, `stream ${stream} already exists`);
-      if (typeof expected === 'number' && current !== expected) {
-        throw new CodedError(ErrorCode.Conflict, `stream ${stream} is at ${current}, expected ${expected}`);
+  transaction<T>(fn: (tx: TransactionSql) => Promise<T>): Promise<T> {
+    return this.serial(async () => {
+      try {
+        return (await this.sql.begin((tx) => fn(tx))) as T;
+      } catch (err) {
+        this.invalidate();
+        throw err;
       }
-      const [last] = await t`select global_position, hash from events order by global_position desc limit 1`;
-      let prevHash: Uint8Array = last ? new Uint8Array(last.hash as Buffer) : GENESIS_HASH;
-      let globalPosition = last ? Number(last.global_position) : 0;
-      const traceContext = currentTraceparent();
-      const recordedAt = new Date();
-      const stored: StoredEvent[] = events.map((e, i) => {
-        globalPosition += 1;
-        const base = {
-          globalPosition,
-          stream,
-          streamPosition: current + i + 1,
-          type: e.type,
-          schemaVersion: e.schemaVersion ?? 1,
-          payload: JSON.parse(canonicalJson(e.payload)) as unknown,
-          traceContext,
-          causationId: e.causationId ?? null,
-          correlationId: e.correlationId ?? null,
-          recordedAt,
-        };
-        const hash = eventHash(prevHash, base);
-        const s: StoredEvent = { ...base, prevHash, hash, publishSubject: e.publishSubject ?? null };
-        prevHash = hash;
-        return s;
-      });
-      const rows = stored.map((s) => ({
-        global_position: s.globalPosition,
-        stream: s.stream,
-        stream_position: s.streamPosition,
-        type: s.type,
-        schema_version: s.schemaVersion,
-        payload: t.json(s.payload as never),
-        trace_context: s.traceContext,
-        causation_id: s.causationId,
-        correlation_id: s.correlationId,
-        recorded_at: s.recordedAt,
-        prev_hash: Buffer.from(s.prevHash),
-        hash: Buffer.from(s.hash),
-        publish_subject: s.publishSubject,
-        published: s.publishSubject === null,
-      }));
-      await t`insert into events ${t(rows)}`;
-      return stored;
-    };
-    return tx ? run(tx) : ((await this.sql.begin((t) => run(t))) as StoredEvent[]);
+    });
+  }
+
+  /** Append events to one stream; inside `transaction`, pass its `tx`. */
+  append(stream: string, expected: ExpectedPosition, events: NewEvent[], tx?: TransactionSql): Promise<StoredEvent[]> {
+    if (events.length === 0) return Promise.resolve([]);
+    if (tx) return this.insert(tx, stream, expected, events);
+    return this.serial(async () => {
+      try {
+        return await this.insert(this.sql, stream, expected, events);
+      } catch (err) {
+        this.invalidate();
+        throw err;
+      }
+    });
+  }
+
+  private async insert(q: Sql | TransactionSql, stream: string, expected: ExpectedPosition, events: NewEvent[]): Promise<StoredEvent[]> {
+    if (!this.head) {
+      const [last] = await q`select chain_position, hash from events where chain = ${this.chain} order by chain_position desc limit 1`;
+      this.head = last ? { position: Number(last.chain_position), hash: new Uint8Array(last.hash as Buffer) } : { position: 0, hash: GENESIS_HASH };
+    }
+    let current = this.streams.get(stream);
+    if (current === undefined) {
+      const [pos] = await q`select coalesce(max(stream_position), 0) as p from events where stream = ${stream}`;
+      current = Number(pos.p);
+    }
+    if (expected === 'none' && current !== 0) throw new CodedError(ErrorCode.Conflict, `stream ${stream} already exists`);
+    if (typeof expected === 'number' && current !== expected) {
+      throw new CodedError(ErrorCode.Conflict, `stream ${stream} is at ${current}, expected ${expected}`);
+    }
+    let prevHash = this.head.hash;
+    let chainPosition = this.head.position;
+    const traceContext = currentTraceparent();
+    const recordedAt = new Date();
+    const drafts = events.map((e, i) => {
+      chainPosition += 1;
+      const base = {
+        chain: this.chain,
+        chainPosition,
+        stream,
+        streamPosition: current + i + 1,
+        type: e.type,
+        schemaVersion: e.schemaVersion ?? 1,
+        payload: JSON.parse(canonicalJson(e.payload)) as unknown,
+        traceContext,
+        causationId: e.causationId ?? null,
+        correlationId: e.correlationId ?? null,
+        recordedAt,
+      };
+      const hash = eventHash(prevHash, base);
+      const d = { ...base, prevHash, hash, publishSubject: e.publishSubject ?? null };
+      prevHash = hash;
+      return d;
+    });
+    const rows = drafts.map((d) => ({
+      chain: d.chain,
+      chain_position: d.chainPosition,
+      stream: d.stream,
+      stream_position: d.streamPosition,
+      type: d.type,
+      schema_version: d.schemaVersion,
+      payload: q.json(d.payload as never),
+      trace_context: d.traceContext,
+      causation_id: d.causationId,
+      correlation_id: d.correlationId,
+      recorded_at: d.recordedAt,
+      prev_hash: Buffer.from(d.prevHash),
+      hash: Buffer.from(d.hash),
+      publish_subject: d.publishSubject,
+      published: d.publishSubject === null,
+    }));
+    let inserted;
+    try {
+      inserted = await q`insert into events ${q(rows)} returning global_position`;
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505') {
+        throw new CodedError(ErrorCode.Conflict, `concurrent append to chain ${this.chain} or stream ${stream}`, undefined, { cause: err });
+      }
+      throw err;
+    }
+    this.head = { position: chainPosition, hash: prevHash };
+    this.streams.set(stream, current + events.length);
+    return drafts.map((d, i): StoredEvent => ({ ...d, globalPosition: Number(inserted[i].global_position) }));
   }
 
   async streamPosition(stream: string): Promise<number> {
@@ -193,17 +261,28 @@ export class EventStore {
     await this.sql`update events set published = true where global_position in ${this.sql(globalPositions)}`;
   }
 
-  /** Walk the whole chain; report the first event whose link or hash does not match. */
-  async verifyChain(batch = 5000): Promise<ChainCheck> {
+  /** The chains present in this database (one per actor that ever appended). */
+  async chains(): Promise<string[]> {
+    return (await this.sql`select distinct chain from events order by chain`).map((r) => r.chain as string);
+  }
+
+  async readChain(chain: string, fromChainPosition = 1, limit = 10_000): Promise<StoredEvent[]> {
+    const rows = await this.sql`select * from events where chain = ${chain} and chain_position >= ${fromChainPosition}
+      order by chain_position limit ${limit}`;
+    return rows.map(fromRow);
+  }
+
+  /** Walk one chain (default: this store's); report the first event whose position, link or hash does not match. */
+  async verifyChain(chain: string = this.chain, batch = 5000): Promise<ChainCheck> {
     let prev: Uint8Array = GENESIS_HASH;
     let expectedPosition = 1;
     let checked = 0;
     for (;;) {
-      const events = await this.readAll(expectedPosition, batch);
+      const events = await this.readChain(chain, expectedPosition, batch);
       if (events.length === 0) return { ok: true, checked };
       for (const e of events) {
-        const bad = (reason: string): ChainCheck => ({ ok: false, checked, firstBad: { globalPosition: e.globalPosition, stream: e.stream, reason } });
-        if (e.globalPosition !== expectedPosition) return bad(`expected global position ${expectedPosition}, found ${e.globalPosition} (a row is missing)`);
+        const bad = (reason: string): ChainCheck => ({ ok: false, checked, firstBad: { chain, chainPosition: e.chainPosition, globalPosition: e.globalPosition, stream: e.stream, reason } });
+        if (e.chainPosition !== expectedPosition) return bad(`expected chain position ${expectedPosition}, found ${e.chainPosition} (a row is missing)`);
         if (Buffer.compare(Buffer.from(e.prevHash), Buffer.from(prev)) !== 0) return bad('previous-hash link does not match the event before it');
         const recomputed = eventHash(prev, e);
         if (Buffer.compare(Buffer.from(recomputed), Buffer.from(e.hash)) !== 0) return bad('content does not match its hash (the row was edited)');

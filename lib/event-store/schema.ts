@@ -3,10 +3,12 @@ import type { Migration } from './migrations.js';
 export const eventStoreMigrations: readonly Migration[] = [
   {
     version: 1,
-    description: 'events: append-only streams with a global hash chain and an outbox flag',
+    description: 'events: append-only streams, one hash chain per writing actor, an outbox flag',
     sql: `
       create table events (
-        global_position bigint primary key,
+        global_position bigserial primary key,
+        chain text not null,
+        chain_position bigint not null,
         stream text not null,
         stream_position int not null,
         type text not null,
@@ -20,7 +22,8 @@ export const eventStoreMigrations: readonly Migration[] = [
         hash bytea not null,
         publish_subject text,
         published boolean not null default true,
-        unique (stream, stream_position)
+        unique (stream, stream_position),
+        unique (chain, chain_position)
       );
       create index events_unpublished on events (global_position) where not published;
       create index events_type on events (type);
@@ -28,8 +31,8 @@ export const eventStoreMigrations: readonly Migration[] = [
       create function events_append_only() returns trigger language plpgsql as $$
       begin
         if tg_op = 'DELETE' then raise exception 'events are append-only'; end if;
-        if (new.global_position, new.stream, new.stream_position, new.type, new.schema_version, new.payload, new.hash, new.prev_hash)
-           is distinct from (old.global_position, old.stream, old.stream_position, old.type, old.schema_version, old.payload, old.hash, old.prev_hash)
+        if (new.global_position, new.chain, new.chain_position, new.stream, new.stream_position, new.type, new.schema_version, new.payload, new.hash, new.prev_hash)
+           is distinct from (old.global_position, old.chain, old.chain_position, old.stream, old.stream_position, old.type, old.schema_version, old.payload, old.hash, old.prev_hash)
         then raise exception 'events are append-only'; end if;
         return new;
       end $$;

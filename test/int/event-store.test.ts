@@ -1,6 +1,6 @@
 /**
  * The event store against a real Postgres, in a fresh database per run: expected-position checks, the hash
- * chain (and that editing, inserting or removing a row is detected precisely), the outbox.
+ * chains (one per writing actor; editing or removing a row is detected precisely), the outbox.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,11 +13,13 @@ import { createDatabase, databaseUrl, dropDatabase } from '../../lib/postgres/ad
 const dbName = `quorum_test_es_${randomBytes(4).toString('hex')}`;
 let sql: Sql;
 let store: EventStore;
+let other: EventStore;
 
 before(async () => {
   await createDatabase(dbName);
   sql = postgres(databaseUrl(dbName), { max: 4, onnotice: () => {} });
-  store = await EventStore.open(sql);
+  store = await EventStore.open(sql, 'consensus');
+  other = await EventStore.open(sql, 'executor');
 });
 
 after(async () => {
@@ -38,11 +40,18 @@ test('appends check the expected stream position', async () => {
   assert.deepEqual(events[1].payload, { amount: '10' });
 });
 
-test('concurrent appends from many writers keep one unbroken chain', async () => {
-  await Promise.all(Array.from({ length: 20 }, (_, i) => store.append(`s-${i % 4}`, 'any', [{ type: 'E', payload: { i, nested: { z: 1, a: [1, 2] } } }])));
-  const check = await store.verifyChain();
-  assert.equal(check.ok, true);
-  assert.equal(check.checked, 23);
+test('concurrent appends from two actors keep each chain unbroken and the log globally ordered', async () => {
+  await Promise.all(
+    Array.from({ length: 20 }, (_, i) => (i % 2 ? other : store).append(`s-${i % 4}`, 'any', [{ type: 'E', payload: { i, nested: { z: 1, a: [1, 2] } } }])),
+  );
+  const mine = await store.verifyChain();
+  assert.deepEqual([mine.ok, mine.checked], [true, 13]);
+  const theirs = await other.verifyChain();
+  assert.deepEqual([theirs.ok, theirs.checked], [true, 10]);
+  assert.deepEqual(await store.chains(), ['consensus', 'executor']);
+  const all = await store.readAll();
+  assert.equal(all.length, 23);
+  assert.ok(all.every((e, i) => i === 0 || e.globalPosition > all[i - 1].globalPosition));
 });
 
 test('the record refuses updates and deletes', async () => {
@@ -58,7 +67,8 @@ test('an edited row is found, with its position', async () => {
   });
   const check = await store.verifyChain();
   assert.equal(check.ok, false);
-  assert.equal(check.firstBad?.globalPosition, 2);
+  assert.equal(check.firstBad?.chain, 'consensus');
+  assert.equal(check.firstBad?.chainPosition, 2);
   assert.equal(check.firstBad?.stream, 'orders-1');
   assert.match(check.firstBad!.reason, /edited/);
   // put it back: the chain verifies again (the hash covers content, not storage details like key order)
@@ -73,13 +83,14 @@ test('an edited row is found, with its position', async () => {
 test('a removed row is found', async () => {
   await sql.begin(async (tx) => {
     await tx`alter table events disable trigger events_append_only`;
-    await tx`delete from events where global_position = 5`;
+    await tx`delete from events where chain = 'consensus' and chain_position = 5`;
     await tx`alter table events enable trigger events_append_only`;
   });
   const check = await store.verifyChain();
   assert.equal(check.ok, false);
-  assert.equal(check.firstBad?.globalPosition, 6);
+  assert.equal(check.firstBad?.chainPosition, 6);
   assert.match(check.firstBad!.reason, /missing/);
+  assert.equal((await other.verifyChain()).ok, true, 'the other actor\'s chain is untouched');
 });
 
 test('outbox: events with a subject stay unpublished until marked, and come back after a crash', async () => {
@@ -89,7 +100,7 @@ test('outbox: events with a subject stay unpublished until marked, and come back
   ]);
   await store.append('outbox-1', 'any', [{ type: 'Internal', payload: {} }]);
   // a "crash" between append and publish: a new store instance sees both as unpublished
-  const reopened = await EventStore.open(sql);
+  const reopened = await EventStore.open(sql, 'consensus');
   let pending = await reopened.unpublished();
   assert.deepEqual(pending.map((e) => e.globalPosition), [a.globalPosition, b.globalPosition]);
   assert.equal(pending[0].publishSubject, 'net.p1.x');

@@ -55,40 +55,40 @@ export interface StoredHead {
   timestamp: bigint;
 }
 
-export async function writeBlock(tx: TransactionSql, b: ExecutedBlock): Promise<void> {
-  await tx`insert into ledger_blocks ${tx({
-    number: b.number.toString(),
-    hash: b.hash,
-    state_root: b.stateRoot,
-    timestamp: b.timestamp.toString(),
-    block: tx.json(b.block as never),
-  })}`;
-  if (b.transactions.length) {
-    const rows = b.transactions.map((t, i) => ({
-      hash: t.hash,
-      block_number: b.number.toString(),
-      tx_index: i,
-      tx: tx.json(t as never),
-      receipt: tx.json(b.receipts[i] as never),
-    }));
-    for (let i = 0; i < rows.length; i += 1000) await tx`insert into ledger_transactions ${tx(rows.slice(i, i + 1000))}`;
-  }
-  if (b.logs.length) {
-    const rows = b.logs.map((l) => ({
-      block_number: b.number.toString(),
-      log_index: Number(BigInt(l.logIndex)),
-      address: l.address.toLowerCase(),
-      topic0: l.topics[0] ?? null,
-      topic1: l.topics[1] ?? null,
-      topic2: l.topics[2] ?? null,
-      topic3: l.topics[3] ?? null,
-      log: tx.json(l as never),
-    }));
-    for (let i = 0; i < rows.length; i += 1000) await tx`insert into ledger_logs ${tx(rows.slice(i, i + 1000))}`;
-  }
-  if (b.dropped.length) {
-    await tx`insert into ledger_dropped ${tx(b.dropped.map((d) => ({ hash: d.hash, block_number: b.number.toString(), reason: d.reason })))} on conflict do nothing`;
-  }
+/** Store consecutive executed blocks with their transactions, receipts, logs and dropped txs (multi-row inserts). */
+export async function writeBlocks(tx: TransactionSql, blocks: readonly ExecutedBlock[]): Promise<void> {
+  const inChunks = async <T>(rows: T[], insert: (chunk: T[]) => Promise<unknown>) => {
+    for (let i = 0; i < rows.length; i += 1000) await insert(rows.slice(i, i + 1000));
+  };
+  await inChunks(
+    blocks.map((b) => ({ number: b.number.toString(), hash: b.hash, state_root: b.stateRoot, timestamp: b.timestamp.toString(), block: tx.json(b.block as never) })),
+    (rows) => tx`insert into ledger_blocks ${tx(rows)}`,
+  );
+  await inChunks(
+    blocks.flatMap((b) =>
+      b.transactions.map((t, i) => ({ hash: t.hash, block_number: b.number.toString(), tx_index: i, tx: tx.json(t as never), receipt: tx.json(b.receipts[i] as never) })),
+    ),
+    (rows) => tx`insert into ledger_transactions ${tx(rows)}`,
+  );
+  await inChunks(
+    blocks.flatMap((b) =>
+      b.logs.map((l) => ({
+        block_number: b.number.toString(),
+        log_index: Number(BigInt(l.logIndex)),
+        address: l.address.toLowerCase(),
+        topic0: l.topics[0] ?? null,
+        topic1: l.topics[1] ?? null,
+        topic2: l.topics[2] ?? null,
+        topic3: l.topics[3] ?? null,
+        log: tx.json(l as never),
+      })),
+    ),
+    (rows) => tx`insert into ledger_logs ${tx(rows)}`,
+  );
+  await inChunks(
+    blocks.flatMap((b) => b.dropped.map((d) => ({ hash: d.hash, block_number: b.number.toString(), reason: d.reason }))),
+    (rows) => tx`insert into ledger_dropped ${tx(rows)} on conflict do nothing`,
+  );
 }
 
 export class BlockQueries {

@@ -5,6 +5,7 @@
  * Missed or early blocks are fetched from consensus, so a restart or a dropped message loses nothing.
  */
 import { z } from 'zod';
+import type { Sql } from 'postgres';
 import type { Bus } from '../../../lib/bus.js';
 import { CodedError, ErrorCode } from '../../../lib/errors.js';
 import type { EventStore, StoredEvent } from '../../../lib/event-store/event-store.js';
@@ -16,11 +17,10 @@ import type { NetworkDescription } from '../../../lib/network/description.js';
 import { subjects } from '../../../lib/subjects.js';
 import { Attr, inSpan, tracer } from '../../../lib/tracing.js';
 import { CommittedBlock, CommittedRangeReply } from '../../consensus/messages.js';
-import { BlockExecuted, LedgerQuery, StateNodesReply, type StateApply } from '../messages.js';
-import { BlockQueries, blockStoreMigrations, writeBlock } from './block-store.js';
+import { BlockExecuted, LedgerQuery, StateNodesReply, type StateApplyBatch } from '../messages.js';
+import { BlockQueries, blockStoreMigrations, writeBlocks } from './block-store.js';
 import { ExecutionEngine, type ExecutedBlock } from './engine.js';
 import { createQueryHandler } from './queries.js';
-import type { Sql } from 'postgres';
 
 export const BLOCKS_STREAM = 'ledger-blocks';
 
@@ -42,6 +42,9 @@ export interface ExecutorDeps {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Limits of one group commit when the executor is behind. */
+const MAX_BATCH_BLOCKS = 50;
+const MAX_BATCH_TXS = 5000;
 const t = tracer('quorum.executor');
 
 export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promise<void> }> {
@@ -74,13 +77,14 @@ export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promi
     return out;
   };
 
-  const persistState = (b: ExecutedBlock) => {
-    const msg: StateApply = { number: quantity(b.number), blockHash: b.hash, stateRoot: b.stateRoot, nodes: b.nodes.map(([k, v]) => [toHex(k), toHex(v)]) };
+  const persistState = (batch: ExecutedBlock[]) => {
+    const msg: StateApplyBatch = {
+      blocks: batch.map((b) => ({ number: quantity(b.number), blockHash: b.hash, stateRoot: b.stateRoot, nodes: b.nodes.map(([k, v]) => [toHex(k), toHex(v)]) })),
+    };
     return untilAnswered('the state store', () => bus.request(subjects.stateApply(scope), msg, z.object({ ok: z.literal(true) }), { timeoutMs: 30_000 }));
   };
 
-  const storeBlock = async (b: ExecutedBlock, source: { raftIndex: number; raftTerm: number }) => {
-    const payload: BlockExecutedEvent = {
+  const eventOf = (b: ExecutedBlock, source: { raftIndex: number; raftTerm: number }): BlockExecutedEvent => ({
       number: quantity(b.number),
       hash: b.hash,
       stateRoot: b.stateRoot,
@@ -93,18 +97,36 @@ export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promi
       receiptsRoot: b.block.receiptsRoot,
       raftIndex: source.raftIndex,
       raftTerm: source.raftTerm,
-    };
-    const [event] = (await sql.begin(async (tx) => {
-      await writeBlock(tx, b);
-      return store.append(BLOCKS_STREAM, Number(b.number), [{ type: 'BlockExecuted', payload, publishSubject: subjects.blockExecuted(scope) }], tx);
-    })) as StoredEvent[];
-    for (const d of b.dropped) log.warn('dropped a committed transaction', { hash: d.hash, reason: d.reason, block: b.number });
-    return event;
+  });
+
+  /** Consecutive blocks, their rows and their BlockExecuted events, in one transaction. */
+  const storeBlocks = async (batch: { executed: ExecutedBlock; source: { raftIndex: number; raftTerm: number } }[]) => {
+    const events = await store.transaction(async (tx) => {
+      await writeBlocks(tx, batch.map((x) => x.executed));
+      return store.append(
+        BLOCKS_STREAM,
+        Number(batch[0].executed.number),
+        batch.map((x) => ({ type: 'BlockExecuted', payload: eventOf(x.executed, x.source), publishSubject: subjects.blockExecuted(scope) })),
+        tx,
+      );
+    });
+    for (const { executed: b } of batch) {
+      for (const d of b.dropped) log.warn('dropped a committed transaction', { hash: d.hash, reason: d.reason, block: b.number });
+    }
+    return events;
   };
 
+  // Outbox: publish right after the commit; mark published in batches (a crash in between only means a
+  // re-publication at start, which consumers ignore).
+  let toMark: number[] = [];
   const publish = (events: StoredEvent[]) => {
     for (const e of events) if (e.publishSubject) bus.publish(e.publishSubject, e.payload);
-    void store.markPublished(events.map((e) => e.globalPosition)).catch((err) => log.warn('could not mark events published', {}, err));
+    toMark.push(...events.map((e) => e.globalPosition));
+  };
+  const markPublished = async () => {
+    const batch = toMark;
+    toMark = [];
+    await store.markPublished(batch).catch((err) => log.warn('could not mark events published', {}, err));
   };
 
   // ---- restore: the head is the last BlockExecuted event; state comes lazily from the state store
@@ -121,8 +143,8 @@ export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promi
   if (!last) {
     const genesis = engine.genesis();
     if (!genesis) throw new Error('engine built no genesis block');
-    await persistState(genesis);
-    publish([await storeBlock(genesis, { raftIndex: 0, raftTerm: 0 })]);
+    await persistState([genesis]);
+    publish(await storeBlocks([{ executed: genesis, source: { raftIndex: 0, raftTerm: 0 } }]));
     log.info('genesis stored', { hash: genesis.hash, stateRoot: genesis.stateRoot });
   }
   publish(await store.unpublished());
@@ -137,31 +159,43 @@ export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promi
 
   const nextHeight = () => Number(storedHead.number) + 1;
 
+  /**
+   * Run every block that is ready, in order. When blocks queue up (we were behind), consecutive ones are
+   * stored together: one request to the state store and one Postgres transaction for the lot, so the fixed
+   * cost per block shrinks exactly when the executor needs to catch up.
+   */
   async function executeReady(): Promise<void> {
     if (running) return;
     running = true;
     try {
-      for (let b = waiting.get(nextHeight()); b && !stopped; b = waiting.get(nextHeight())) {
-        waiting.delete(b.height);
-        const block = b;
-        await inSpan(t, 'executor block', { [Attr.blockNumber]: block.height, [Attr.participant]: scope.participant }, async () => {
-          const executed = await engine.executeBlock(block);
-          let event: StoredEvent;
+      while (!stopped && waiting.has(nextHeight())) {
+        const batch: { executed: ExecutedBlock; source: CommittedBlock }[] = [];
+        let txs = 0;
+        await inSpan(t, 'executor blocks', { [Attr.blockNumber]: nextHeight(), [Attr.participant]: scope.participant }, async () => {
+          const t0 = performance.now();
           try {
-            await persistState(executed);
-            event = await storeBlock(executed, block);
+            for (let h = nextHeight(); waiting.has(h) && batch.length < MAX_BATCH_BLOCKS && txs < MAX_BATCH_TXS; h++) {
+              const source = waiting.get(h)!;
+              waiting.delete(h);
+              batch.push({ executed: await engine.executeBlock(source), source });
+              txs += source.transactions.length;
+            }
+            const t1 = performance.now();
+            await persistState(batch.map((x) => x.executed));
+            const t2 = performance.now();
+            const events = await storeBlocks(batch);
+            storedHead = engine.head();
+            publish(events);
+            log.debug('blocks stored', { from: batch[0].source.height, blocks: batch.length, txs, executeMs: Math.round(t1 - t0), stateMs: Math.round(t2 - t1), storeMs: Math.round(performance.now() - t2) });
           } catch (err) {
-            // Executed but not stored: take the engine back to the stored head so the block runs again.
+            // Not stored: take the engine back to the stored head, so these blocks run again (pulled anew).
             await engine.resetTo(storedHead);
             throw err;
           }
-          storedHead = engine.head();
-          publish([event]);
         });
       }
       for (const h of waiting.keys()) if (h < nextHeight()) waiting.delete(h);
     } catch (err) {
-      // Nothing of this block is stored (the engine rolls back on its own when execution fails). Try again later.
       log.error('block execution failed; will retry', { height: nextHeight() }, err);
     } finally {
       running = false;
@@ -188,11 +222,19 @@ export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promi
     }
   }
 
+  /** Highest height we hold or have stored: a block above highest + 1 means we missed some. */
+  const highestKnown = () => {
+    let h = nextHeight() - 1;
+    for (const k of waiting.keys()) if (k > h) h = k;
+    return h;
+  };
+
   bus.subscribe(subjects.committedBlocks(scope), CommittedBlock, (block) => {
-    if (block.height < nextHeight()) return; // already executed: consumers are idempotent
+    if (block.height < nextHeight() || waiting.has(block.height)) return; // already have it: consumers are idempotent
+    const gap = block.height > highestKnown() + 1;
     waiting.set(block.height, block);
-    if (block.height === nextHeight()) void executeReady();
-    else void pull();
+    if (gap) void pull();
+    else void executeReady();
   });
 
   const answer = createQueryHandler(engine, blocks, () => storedHead);
@@ -200,13 +242,17 @@ export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promi
 
   void pull();
   // A committed-block message can be lost while we or the broker restart: look for missed blocks regularly.
-  const poller = setInterval(() => void pull(), 1000);
+  const poller = setInterval(() => {
+    void pull();
+    void markPublished();
+  }, 1000);
 
   return {
     async stop() {
       stopped = true;
       clearInterval(poller);
       while (running) await sleep(5);
+      await markPublished();
     },
   };
 }

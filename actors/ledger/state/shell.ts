@@ -6,26 +6,22 @@
 import type { Sql } from 'postgres';
 import type { Bus } from '../../../lib/bus.js';
 import { CodedError, ErrorCode } from '../../../lib/errors.js';
-import type { EventStore } from '../../../lib/event-store/event-store.js';
 import { migrate } from '../../../lib/event-store/migrations.js';
 import { fromHex, quantity, toHex } from '../../../lib/hex.js';
 import type { Logger } from '../../../lib/logger.js';
 import { subjects } from '../../../lib/subjects.js';
-import { StateApply, StateNodesRequest, StateRead } from '../messages.js';
+import { StateApplyBatch, StateNodesRequest, StateRead, type StateApply } from '../messages.js';
 import { packEntries, readBatches, stateMigrations, unpackEntries } from './node-batches.js';
 import { readAccount, readCode, readStorage, StateNotAvailableError } from './trie-reader.js';
-
-export const STATE_STREAM = 'ledger-state';
 
 export interface StateStoreDeps {
   bus: Bus;
   sql: Sql;
-  store: EventStore;
   log: Logger;
 }
 
 export async function startStateStore(deps: StateStoreDeps): Promise<{ stop(): Promise<void> }> {
-  const { bus, sql, store, log } = deps;
+  const { bus, sql, log } = deps;
   const scope = bus.scope;
   await migrate(sql, 'state', stateMigrations);
 
@@ -39,36 +35,42 @@ export async function startStateStore(deps: StateStoreDeps): Promise<{ stop(): P
   }
   log.info('state store loaded', { height, entries: nodes.size });
 
-  // Applies are serialised: batches land in block order, once each.
+  // Applies are serialised: batches land in block order, once each, in one insert per request.
   let applying: Promise<unknown> = Promise.resolve();
-  const apply = async (msg: StateApply) => {
-    const number = BigInt(msg.number);
-    const known = roots.get(number);
-    if (known !== undefined) {
-      if (known !== msg.stateRoot) throw new CodedError(ErrorCode.Conflict, `block ${number} was stored with state root ${known}, not ${msg.stateRoot}`);
-      return { ok: true as const }; // a retry of what we already stored
+  const apply = async (msg: StateApplyBatch) => {
+    const fresh: { number: bigint; block: StateApply; entries: [Uint8Array, Uint8Array][] }[] = [];
+    let expected = height + 1n;
+    for (const block of msg.blocks) {
+      const number = BigInt(block.number);
+      const known = roots.get(number);
+      if (known !== undefined) {
+        if (known !== block.stateRoot) throw new CodedError(ErrorCode.Conflict, `block ${number} was stored with state root ${known}, not ${block.stateRoot}`);
+        continue; // a retry of what we already stored
+      }
+      if (number !== expected) throw new CodedError(ErrorCode.Conflict, `state store is at block ${expected - 1n}; cannot store block ${number}`);
+      fresh.push({ number, block, entries: block.nodes.map(([k, v]) => [fromHex(k), fromHex(v)] as [Uint8Array, Uint8Array]) });
+      expected += 1n;
     }
-    if (number !== height + 1n) throw new CodedError(ErrorCode.Conflict, `state store is at block ${height}; cannot store block ${number}`);
-    const entries = msg.nodes.map(([k, v]) => [fromHex(k), fromHex(v)] as [Uint8Array, Uint8Array]);
-    await sql.begin(async (tx) => {
-      await tx`insert into state_batches ${tx({
-        block_number: number.toString(),
-        block_hash: msg.blockHash,
-        state_root: msg.stateRoot,
-        entry_count: entries.length,
-        entries: packEntries(entries),
-      })}`;
-      await store.append(STATE_STREAM, Number(number), [
-        { type: 'StateBatchPersisted', payload: { number: msg.number, blockHash: msg.blockHash, stateRoot: msg.stateRoot, entries: entries.length } },
-      ], tx);
-    });
-    for (let i = 0; i < entries.length; i++) nodes.set(msg.nodes[i][0].toLowerCase(), entries[i][1]);
-    roots.set(number, msg.stateRoot);
-    height = number;
+    if (fresh.length === 0) return { ok: true as const };
+    // One row per block. The trie is derived data (the executor's BlockExecuted events and the blocks are the
+    // record it can be rebuilt from), so it is a table, not events.
+    const rows = fresh.map((f) => ({
+      block_number: f.number.toString(),
+      block_hash: f.block.blockHash,
+      state_root: f.block.stateRoot,
+      entry_count: f.entries.length,
+      entries: packEntries(f.entries),
+    }));
+    await sql`insert into state_batches ${sql(rows)}`;
+    for (const f of fresh) {
+      for (let i = 0; i < f.entries.length; i++) nodes.set(f.block.nodes[i][0].toLowerCase(), f.entries[i][1]);
+      roots.set(f.number, f.block.stateRoot);
+      height = f.number;
+    }
     return { ok: true as const };
   };
 
-  bus.serve(subjects.stateApply(scope), StateApply, (msg) => {
+  bus.serve(subjects.stateApply(scope), StateApplyBatch, (msg) => {
     const result = applying.then(() => apply(msg));
     applying = result.catch(() => undefined);
     return result;
