@@ -12,7 +12,7 @@ import { quantity } from '../../lib/hex.js';
 import type { NetworkDescription, ParticipantSecrets } from '../../lib/network/description.js';
 import { peerSender, subjects } from '../../lib/subjects.js';
 import { CodedError, ErrorCode } from '../../lib/errors.js';
-import { blockOf, toCommittedBlock, type LoggedBlock, type LoggedTx } from './block-data.js';
+import { blockOf, LoggedBlock, toCommittedBlock, type LoggedTx } from './block-data.js';
 import { foldConsensus, POOL_STREAM, RAFT_STREAM, type ReceivedTx } from './events.js';
 import {
   CommittedRangeRequest,
@@ -292,7 +292,18 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
       log.warn('refused a consensus message', { sender }, err);
       return;
     }
-    if (body.kind === 'raft') enqueue({ type: 'message', message: body.message });
+    if (body.kind === 'raft') {
+      // Raft carries blocks opaquely; what enters our log is checked here, at the boundary.
+      if (body.message.type === 'AppendEntries') {
+        for (const e of body.message.entries) {
+          if (e.data.kind === 'block' && !LoggedBlock.safeParse(e.data.block).success) {
+            log.warn('refused an AppendEntries with a malformed block', { sender, index: e.index });
+            return;
+          }
+        }
+      }
+      enqueue({ type: 'message', message: body.message });
+    }
     else {
       const t = now();
       for (const tx of body.transactions) {

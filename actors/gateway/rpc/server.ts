@@ -68,7 +68,7 @@ export function createRpcServer(dispatcher: Dispatcher, opts: RpcServerOptions):
     req.once('end', answer);
   };
 
-  return http.createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     setCors(req, res);
     if (req.method === 'OPTIONS') return send(res, 204);
     if (req.method !== 'POST') {
@@ -122,6 +122,11 @@ export function createRpcServer(dispatcher: Dispatcher, opts: RpcServerOptions):
       })();
     });
   });
+  // Keep idle connections open longer than clients do (undici: 4 s, ethers/web3 similar): a server that closes
+  // an idle keep-alive socket first races with the client's next request, which then fails with a reset.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  return server;
 }
 
 /** Listens and resolves with the bound address (port 0 picks a free one). */

@@ -12,20 +12,22 @@ export const blockStoreMigrations: readonly Migration[] = [
   {
     version: 1,
     description: 'blocks, transactions+receipts, logs, dropped transactions',
+    // json, not jsonb: documents are stored and returned whole, never queried inside, and json skips jsonb's
+    // parse on every insert.
     sql: `
       create table ledger_blocks (
         number bigint primary key,
         hash text not null unique,
         state_root text not null,
         timestamp bigint not null,
-        block jsonb not null
+        block json not null
       );
       create table ledger_transactions (
         hash text primary key,
         block_number bigint not null,
         tx_index int not null,
-        tx jsonb not null,
-        receipt jsonb not null
+        tx json not null,
+        receipt json not null
       );
       create index ledger_transactions_block on ledger_transactions (block_number, tx_index);
       create table ledger_logs (
@@ -33,7 +35,7 @@ export const blockStoreMigrations: readonly Migration[] = [
         log_index int not null,
         address text not null,
         topic0 text, topic1 text, topic2 text, topic3 text,
-        log jsonb not null,
+        log json not null,
         primary key (block_number, log_index)
       );
       create index ledger_logs_address on ledger_logs (address, block_number);
