@@ -55,6 +55,7 @@ interface MergedOutput {
 /** How many proposed-but-uncommitted blocks the leader allows before it waits. */
 const MAX_INFLIGHT_BLOCKS = 1;
 const REFORWARD_AFTER_MS = 1500;
+const RANGE_REPLY_BYTES = 3 * 1024 * 1024;
 
 function toPoolTx(t: LoggedTx, accountNonce: bigint, local: boolean, now: number): PoolTx {
   return { raw: t.raw, hash: t.hash, from: t.from.toLowerCase(), nonce: BigInt(t.nonce), gasLimit: BigInt(t.gasLimit), accountNonce, local, receivedAt: now };
@@ -362,13 +363,17 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
   }));
 
   bus.serve(subjects.committedRange(scope), CommittedRangeRequest, (req) => {
+    // Bounded by count and by size: a reply must fit in one NATS message (the executor asks again for more).
     const blocks: CommittedBlock[] = [];
-    for (let h = req.fromHeight; h <= committedHeight && blocks.length < req.max; h++) {
+    let bytes = 0;
+    for (let h = req.fromHeight; h <= committedHeight && blocks.length < req.max && bytes < RANGE_REPLY_BYTES; h++) {
       const index = heightToIndex.get(h);
       const entry = index === undefined ? undefined : entryAt(state.log, index);
       const block = entry && blockOf(entry);
       if (!entry || !block) break;
-      blocks.push(toCommittedBlock(entry, block));
+      const committed = toCommittedBlock(entry, block);
+      blocks.push(committed);
+      for (const raw of committed.transactions) bytes += raw.length + 4;
     }
     return { blocks };
   });

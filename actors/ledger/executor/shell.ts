@@ -45,6 +45,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Limits of one group commit when the executor is behind. */
 const MAX_BATCH_BLOCKS = 50;
 const MAX_BATCH_TXS = 5000;
+/** Target size of one state-store request (the broker's max_payload is 8 MB; one huge block may exceed this). */
+const STATE_REQUEST_BYTES = 3 * 1024 * 1024;
 const t = tracer('quorum.executor');
 
 export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promise<void> }> {
@@ -77,11 +79,24 @@ export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promi
     return out;
   };
 
-  const persistState = (batch: ExecutedBlock[]) => {
-    const msg: StateApplyBatch = {
-      blocks: batch.map((b) => ({ number: quantity(b.number), blockHash: b.hash, stateRoot: b.stateRoot, nodes: b.nodes.map(([k, v]) => [toHex(k), toHex(v)]) })),
+  /** Hand the blocks' trie writes to the state store, in requests of a few MB (NATS caps a message's size). */
+  const persistState = async (batch: ExecutedBlock[]) => {
+    let blocks: StateApplyBatch['blocks'] = [];
+    let bytes = 0;
+    const send = async () => {
+      const msg: StateApplyBatch = { blocks };
+      blocks = [];
+      bytes = 0;
+      await untilAnswered('the state store', () => bus.request(subjects.stateApply(scope), msg, z.object({ ok: z.literal(true) }), { timeoutMs: 30_000 }));
     };
-    return untilAnswered('the state store', () => bus.request(subjects.stateApply(scope), msg, z.object({ ok: z.literal(true) }), { timeoutMs: 30_000 }));
+    for (const b of batch) {
+      const nodes = b.nodes.map(([k, v]): [string, string] => [toHex(k), toHex(v)]);
+      const size = nodes.reduce((n, [k, v]) => n + k.length + v.length + 8, 200);
+      if (blocks.length > 0 && (bytes + size > STATE_REQUEST_BYTES || blocks.length >= 200)) await send();
+      blocks.push({ number: quantity(b.number), blockHash: b.hash, stateRoot: b.stateRoot, nodes });
+      bytes += size;
+    }
+    if (blocks.length) await send();
   };
 
   const eventOf = (b: ExecutedBlock, source: { raftIndex: number; raftTerm: number }): BlockExecutedEvent => ({
@@ -213,7 +228,8 @@ export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promi
         const reply = await bus.request(subjects.committedRange(scope), { fromHeight: from, max: 100 }, CommittedRangeReply, { timeoutMs: 10_000 });
         for (const b of reply.blocks) if (b.height >= from) waiting.set(b.height, b);
         await executeReady();
-        if (reply.blocks.length < 100 || stopped) break;
+        // Stop when consensus has nothing newer, or when we made no progress (retried by the poller later).
+        if (reply.blocks.length === 0 || nextHeight() === from || stopped) break;
       }
     } catch (err) {
       if (!(err instanceof CodedError && err.code === ErrorCode.Unavailable)) log.warn('could not fetch committed blocks', {}, err);
