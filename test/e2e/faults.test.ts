@@ -1,6 +1,6 @@
 /**
- * Faults: the Raft leader's consensus actor is killed in the middle of a load; then the whole network is
- * stopped and resumed from its directory and databases.
+ * Faults: the Raft leader's consensus actor is killed in the middle of a load; one participant's executor and
+ * state store are killed together; then the whole network is stopped and resumed from its directory and databases.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -225,6 +225,35 @@ test('killing the leader’s consensus under load: a new leader, every accepted 
     throw e;
   }), 60_000, `the old leader ${leader}'s gateway to accept a tx again`, 500);
   await t.receiptsEverywhere(hash, 60_000);
+});
+
+test('killing one participant\'s executor and state store mid-load: they come back, catch up and agree', { timeout: 300_000 }, async () => {
+  const t = h.t;
+  assert.ok(ssAddress, 'SimpleStorage was not deployed (setup failed)');
+  const victim = t.participantId(2);
+  const hashes: string[] = [];
+  const cw = t.testWallet(WALLETS, 3);
+  let nonce = await cw.provider!.getTransactionCount(cw.address, 'pending');
+  for (let k = 0; k < 12; k++) {
+    if (k === 4) {
+      // both at once: the executor must re-fetch trie nodes from a state store that reloads from Postgres
+      await Promise.all([t.net.kill(victim, 'executor', 'SIGKILL'), t.net.kill(victim, 'state', 'SIGKILL')]);
+    }
+    const raw = await signLegacy(cw, t.chainId, { nonce: nonce++, to: ssAddress, data: ssIface.encodeFunctionData('set', [100 + k]), gasLimit: 100_000 });
+    hashes.push(await waitFor(() => t.rpc<string>(k % 2, 'eth_sendRawTransaction', [raw]), 30_000, `set(${100 + k}) accepted`, 200));
+    await sleep(100);
+  }
+  ssValue = 111n;
+  for (const hash of hashes) {
+    const rs = await t.receiptsEverywhere(hash, 90_000);
+    rs.forEach((r, i) => assert.equal(r.status, '0x1', `${hash} on ${t.participantId(i)}`));
+  }
+  const head = await agreedHead(t, 90_000);
+  const roots = await Promise.all(t.urls.map((_, i) => t.rpc(i, 'eth_getBlockByNumber', ['0x' + head.number.toString(16), false])));
+  roots.forEach((b, i) => assert.equal(b.stateRoot, roots[0].stateRoot, `state root on ${t.participantId(i)}`));
+  for (let i = 0; i < t.size; i++) {
+    assert.equal(await new Contract(ssAddress, SS.abi, t.providers[i]).get(), 111n, `get() on ${t.participantId(i)} after ${victim}'s ledger restarted`);
+  }
 });
 
 test('stop and resume from the same dir: the chain is back and takes new transactions', { timeout: 300_000 }, async () => {
