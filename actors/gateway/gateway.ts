@@ -1,7 +1,7 @@
 /** Wiring: bus backend + node accounts + methods + dispatcher + HTTP server for one participant. */
 import type { NatsConnection } from '@nats-io/nats-core';
 import { createBus } from '../../lib/bus.js';
-import { createChainCommon } from '../../lib/ethereum/chain.js';
+import { createLedgerCommon } from '../../lib/ethereum/chain.js';
 import { createLogger, type Logger } from '../../lib/logger.js';
 import { findParticipant, type NetworkDescription, type ParticipantSecrets } from '../../lib/network/description.js';
 import { tracer } from '../../lib/tracing.js';
@@ -39,7 +39,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
   const participant = findParticipant(o.network, participantId);
   const log = o.log ?? createLogger({ actor: 'gateway', participant: participantId });
   const scope = { net: o.network.name, participant: participantId };
-  const common = createChainCommon(o.network);
+  const common = createLedgerCommon(o.network);
   const accounts = createAccounts(o.secrets.accountKeys, common);
 
   const described = new Set(participant.accounts.map((a) => a.toLowerCase()));

@@ -5,7 +5,7 @@
  * evmVersion is pinned to the executor's hardfork (SOLC_EVM_VERSION = 'cancun').
  */
 import { createRequire } from 'node:module';
-import { SOLC_EVM_VERSION } from '../../actors/ledger/executor/chain.js';
+import { SOLC_EVM_VERSION } from '../../lib/ethereum/chain.js';
 
 export interface CompiledContract {
   /** the ABI (JSON array, as solc outputs it; usable with ethers `new ContractFactory(abi, bytecode)`) */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { MerklePatriciaTrie } from '@ethereumjs/mpt';
 import { RLP } from '@ethereumjs/rlp';
 import { bytesToHex, MapDB, ValueEncoding } from '@ethereumjs/util';
-import { keccak256 } from '../../actors/ledger/executor/chain.js';
+import { keccak256 } from '../../lib/ethereum/chain.js';
 import { orderedTrieRoot, orderedTrieRootMpt } from '../../actors/ledger/executor/receipts.js';
 import { batchUpdate } from '../../actors/ledger/executor/trie-batch.js';
 

@@ -7,13 +7,13 @@ import { createDispatcher } from '../../actors/gateway/rpc/dispatch.js';
 import { createMethods } from '../../actors/gateway/rpc/methods.js';
 import type { ConsensusStatus } from '../../actors/consensus/messages.js';
 import type { AccountState, BlockTag, CallRequest, Head, LogFilter, RpcBlock } from '../../actors/ledger/messages.js';
-import { createChainCommon } from '../../lib/ethereum/chain.js';
+import { createLedgerCommon } from '../../lib/ethereum/chain.js';
 import { CodedError } from '../../lib/errors.js';
 import { quantity } from '../../lib/hex.js';
 import type { Logger } from '../../lib/logger.js';
 
 export const CHAIN_ID = 1337;
-export const common: Common = createChainCommon({ name: 'unit', chainId: CHAIN_ID });
+export const common: Common = createLedgerCommon({ name: 'unit', chainId: CHAIN_ID, genesis: { timestamp: 0, gasLimit: '30000000', alloc: {} } });
 /** A well-known test key (web3.js docs); its address is below. */
 export const KEY = '0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318';
 export const KEY_BYTES = Uint8Array.from(Buffer.from(KEY.slice(2), 'hex'));

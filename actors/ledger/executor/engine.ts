@@ -15,7 +15,7 @@ import type { NetworkDescription } from '../../../lib/network/description.js';
 import type { CommittedBlock } from '../../consensus/messages.js';
 import type { CallRequest } from '../messages.js';
 import { runCall, estimateGas, type CallAt, type CallResult } from './call.js';
-import { createLedgerCommon, keccak256 } from './chain.js';
+import { createLedgerCommon, keccak256 } from '../../../lib/ethereum/chain.js';
 import { BatchingStateManager } from './state-manager.js';
 import {
   envBlock,

@@ -20,7 +20,7 @@ import {
 import { Bloom, runTx, type RunTxResult, type TxReceipt, type VM } from '@ethereumjs/vm';
 import type { CommittedBlock } from '../../consensus/messages.js';
 import type { RpcLog, RpcReceipt, RpcTransaction } from '../messages.js';
-import { decodeTransaction, keccak256, recoverSender } from './chain.js';
+import { decodeTransaction, keccak256, recoverSender } from '../../../lib/ethereum/chain.js';
 import { blockSize, receiptsRoot, transactionsRoot } from './receipts.js';
 import { MissingStateNodeError, type NodeStore, type StoreDB } from './recording-db.js';
 import { formatBlock, formatLog, formatReceipt, formatTransaction, type ReceiptInput } from './rpc-format.js';

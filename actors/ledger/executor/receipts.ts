@@ -8,7 +8,7 @@ import { RLP } from '@ethereumjs/rlp';
 import type { TypedTransaction } from '@ethereumjs/tx';
 import { KECCAK256_RLP } from '@ethereumjs/util';
 import { encodeReceipt, type TxReceipt } from '@ethereumjs/vm';
-import { keccak256 } from './chain.js';
+import { keccak256 } from '../../../lib/ethereum/chain.js';
 import { orderedRoot } from './trie-batch.js';
 
 /**
