@@ -134,8 +134,28 @@ export function createBusBackend(bus: Bus, opts: BusBackendOptions): BusBackend 
     return refreshing;
   };
 
-  // ---- single-flight account reads (admission bursts read the same sender at the same block) --------
+  // ---- account reads: single-flight per (address, block), and a burst of them is one request -----------
   const accountReads = new Map<string, Promise<AccountStateT | null>>();
+  const pendingReads = new Map<bigint, { address: string; resolve: (a: AccountStateT | null) => void; reject: (e: unknown) => void }[]>();
+  const flushReads = (block: bigint) => {
+    const waiters = pendingReads.get(block) ?? [];
+    pendingReads.delete(block);
+    if (waiters.length === 0) return;
+    state({ kind: 'accounts', addresses: waiters.map((w) => w.address), block: quantity(block) }, z.array(Replies.stateAccount).length(waiters.length)).then(
+      (accounts) => waiters.forEach((w, i) => w.resolve(accounts[i])),
+      (err) => waiters.forEach((w) => w.reject(err)),
+    );
+  };
+  const readAccount = (address: string, block: bigint) =>
+    new Promise<AccountStateT | null>((resolve, reject) => {
+      let waiters = pendingReads.get(block);
+      if (!waiters) {
+        pendingReads.set(block, (waiters = []));
+        setImmediate(() => flushReads(block)); // what arrives within this turn of the event loop goes together
+      }
+      waiters.push({ address, resolve, reject });
+      if (waiters.length >= 1000) flushReads(block);
+    });
 
   const batcher = createSubmitBatcher(
     (transactions) => ask(subjects.submitTxs(scope), { transactions }, Replies.submit, 'submit', opts.submitTimeoutMs ?? timeoutMs),
@@ -180,7 +200,7 @@ export function createBusBackend(bus: Bus, opts: BusBackendOptions): BusBackend 
       const key = `${address.toLowerCase()}@${block}`;
       let p = accountReads.get(key);
       if (!p) {
-        p = state({ kind: 'account', address, block: quantity(block) }, Replies.stateAccount).finally(() => accountReads.delete(key));
+        p = readAccount(address, block).finally(() => accountReads.delete(key));
         accountReads.set(key, p);
       }
       return p;

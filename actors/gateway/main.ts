@@ -6,7 +6,8 @@
  *   QUORUM_NATS_URL     nats://host:port
  *   QUORUM_RPC_HOST     listen address (default 127.0.0.1; 0.0.0.0 in containers)
  *   QUORUM_RPC_PORT     overrides the participant's rpcPort
- *   QUORUM_RPC_CORS     comma-separated allowed browser origins (default '*')
+ *   QUORUM_RPC_CORS     comma-separated allowed browser origins, or '*' (default: none, as geth: the gateway
+ *                       signs for its node-managed accounts, so any web page must not be able to call it)
  */
 import { startCpuProfile } from '../../lib/cpu-profile.js';
 import { createLogger } from '../../lib/logger.js';
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
     const port = portEnv ? Number(portEnv) : participant.rpcPort;
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`QUORUM_RPC_PORT is not a port: ${portEnv}`);
     const corsEnv = process.env.QUORUM_RPC_CORS?.trim();
-    const corsOrigins = !corsEnv || corsEnv === '*' ? '*' : corsEnv.split(',').map((s) => s.trim()).filter(Boolean);
+    const corsOrigins = !corsEnv ? [] : corsEnv === '*' ? '*' : corsEnv.split(',').map((s) => s.trim()).filter(Boolean);
 
     const connection = await connectActor({ url: env('QUORUM_NATS_URL'), network, secrets, actor: 'gateway' });
     const gateway = await startGateway({ network, secrets, connection, host: process.env.QUORUM_RPC_HOST || '127.0.0.1', port, corsOrigins, log });

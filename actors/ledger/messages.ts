@@ -174,6 +174,8 @@ export const StateNodesReply = z.object({ values: z.array(HexBytes.nullable()) }
 /** gateway → state store: state at a block number (the gateway resolves tags to numbers). */
 export const StateRead = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('account'), address: Address, block: HexQuantity }),
+  /** Many accounts at one block in one round trip (the gateway's admission of a burst of transactions). */
+  z.object({ kind: z.literal('accounts'), addresses: z.array(Address).min(1).max(1000), block: HexQuantity }),
   z.object({ kind: z.literal('code'), address: Address, block: HexQuantity }),
   z.object({ kind: z.literal('storage'), address: Address, slot: Hash32, block: HexQuantity }),
 ]);

@@ -58,9 +58,22 @@ describe('gateway bus backend', () => {
     assert.equal((await b.head()).number, '0x2');
   });
 
+  it('account reads arriving together at one block become one request; each caller gets its own account', async () => {
+    const f = fakeBus((subject, p) =>
+      subject === subjects.stateRead(scope) && p.kind === 'accounts'
+        ? p.addresses.map((a: string, i: number) => ({ nonce: '0x' + (i + 1).toString(16), balance: '0x0', codeHash: ZERO_HASH, storageRoot: ZERO_HASH }))
+        : null,
+    );
+    const b = createBusBackend(f.bus, { log: silentLog });
+    const addrs = ['0x' + '11'.repeat(20), '0x' + '22'.repeat(20), '0x' + '33'.repeat(20)];
+    const got = await Promise.all([...addrs, addrs[0]].map((a) => b.account(a, 5n)));
+    assert.deepEqual(got.map((a) => a?.nonce), ['0x1', '0x2', '0x3', '0x1']);
+    assert.deepEqual(f.requests.map((r) => r.payload), [{ kind: 'accounts', addresses: addrs, block: '0x5' }]);
+  });
+
   it('request shapes: ledger queries, state reads with block numbers, pool nonce, status', async () => {
     const f = fakeBus((subject, p) => {
-      if (subject === subjects.stateRead(scope)) return p.kind === 'account' ? null : p.kind === 'code' ? '0x6000' : ZERO_HASH;
+      if (subject === subjects.stateRead(scope)) return p.kind === 'accounts' ? p.addresses.map(() => null) : p.kind === 'code' ? '0x6000' : ZERO_HASH;
       if (subject === subjects.poolNonce(scope)) return { nextNonce: '0x9' };
       if (subject === subjects.ledgerQuery(scope)) return p.kind === 'estimateGas' ? '0x5208' : p.kind === 'logs' ? [] : null;
       return null;
@@ -77,7 +90,7 @@ describe('gateway bus backend', () => {
     assert.deepEqual(
       f.requests.map((r) => [r.subject, r.payload]),
       [
-        [subjects.stateRead(scope), { kind: 'account', address: addr, block: '0x10' }],
+        [subjects.stateRead(scope), { kind: 'accounts', addresses: [addr], block: '0x10' }],
         [subjects.stateRead(scope), { kind: 'code', address: addr, block: '0x10' }],
         [subjects.stateRead(scope), { kind: 'storage', address: addr, slot: ZERO_HASH, block: '0x3' }],
         [subjects.poolNonce(scope), { address: addr }],

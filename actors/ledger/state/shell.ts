@@ -12,7 +12,10 @@ import type { Logger } from '../../../lib/logger.js';
 import { subjects } from '../../../lib/subjects.js';
 import { StateApplyBatch, StateNodesRequest, StateRead, type StateApply } from '../messages.js';
 import { packEntries, readBatches, stateMigrations, unpackEntries } from './node-batches.js';
-import { readAccount, readCode, readStorage, StateNotAvailableError } from './trie-reader.js';
+import { readAccount, readCode, readStorage, StateNotAvailableError, type AccountFields } from './trie-reader.js';
+
+const accountState = (a: AccountFields | null) =>
+  a && { nonce: quantity(a.nonce), balance: quantity(a.balance), codeHash: a.codeHash, storageRoot: a.storageRoot };
 
 export interface StateStoreDeps {
   bus: Bus;
@@ -89,10 +92,10 @@ export async function startStateStore(deps: StateStoreDeps): Promise<{ stop(): P
     if (root === undefined) throw new CodedError(ErrorCode.NotFound, `header not found (state at block ${number} is not stored)`);
     try {
       switch (req.kind) {
-        case 'account': {
-          const a = await readAccount(nodes, root, req.address.toLowerCase());
-          return a && { nonce: quantity(a.nonce), balance: quantity(a.balance), codeHash: a.codeHash, storageRoot: a.storageRoot };
-        }
+        case 'account':
+          return accountState(await readAccount(nodes, root, req.address.toLowerCase()));
+        case 'accounts':
+          return Promise.all(req.addresses.map(async (address) => accountState(await readAccount(nodes, root, address.toLowerCase()))));
         case 'code':
           return toHex(await readCode(nodes, root, req.address.toLowerCase()));
         case 'storage':
