@@ -14,13 +14,17 @@ import type { Scope } from './subjects.js';
 import { startTracing } from './tracing.js';
 import { startCpuProfile } from './cpu-profile.js';
 
-export interface ActorRuntime {
+export interface BaseRuntime {
   network: NetworkDescription;
   secrets: ParticipantSecrets;
   participant: string;
   scope: Scope;
   bus: Bus;
   log: Logger;
+}
+
+/** Actors that keep state get their participant's database and their own event-store chain. */
+export interface ActorRuntime extends BaseRuntime {
   sql: Sql;
   store: EventStore;
 }
@@ -35,7 +39,16 @@ function required(name: string): string {
   return v;
 }
 
-export async function runActor(actor: ActorName, start: (rt: ActorRuntime) => Promise<RunningActor>): Promise<void> {
+export function runActor(actor: ActorName, start: (rt: ActorRuntime) => Promise<RunningActor>): Promise<void> {
+  return run(actor, true, (rt) => start(rt as ActorRuntime));
+}
+
+/** For an actor with no tables of its own (the gateway): no database connection. */
+export function runStatelessActor(actor: ActorName, start: (rt: BaseRuntime) => Promise<RunningActor>): Promise<void> {
+  return run(actor, false, start);
+}
+
+async function run(actor: ActorName, withDatabase: boolean, start: (rt: BaseRuntime | ActorRuntime) => Promise<RunningActor>): Promise<void> {
   const participant = required('QUORUM_PARTICIPANT');
   const log = createLogger({ actor, participant });
   process.on('uncaughtException', (err) => {
@@ -51,12 +64,14 @@ export async function runActor(actor: ActorName, start: (rt: ActorRuntime) => Pr
     const stopProfile = await startCpuProfile(`${participant}-${actor}`);
     const network = await loadNetwork(required('QUORUM_NETWORK'));
     const secrets = await loadSecrets(required('QUORUM_SECRETS'), network);
+    if (secrets.participant !== participant) throw new Error(`secrets file belongs to ${secrets.participant}, not ${participant}`);
     const scope: Scope = { net: network.name, participant };
-    const sql = postgres(required('QUORUM_PG_URL'), { max: 8, onnotice: () => {} });
-    const store = await EventStore.open(sql, actor);
+    const sql = withDatabase ? postgres(required('QUORUM_PG_URL'), { max: 8, onnotice: () => {} }) : null;
+    const store = sql ? await EventStore.open(sql, actor) : null;
     const connection = await connectActor({ url: required('QUORUM_NATS_URL'), network, secrets, actor });
     const bus = createBus(connection, scope, actor, log);
-    const running = await start({ network, secrets, participant, scope, bus, log, sql, store });
+    const base: BaseRuntime = { network, secrets, participant, scope, bus, log };
+    const running = await start(sql && store ? { ...base, sql, store } : base);
     log.info('ready', {});
     let stopping = false;
     const shutdown = async (signal: string) => {
@@ -68,7 +83,7 @@ export async function runActor(actor: ActorName, start: (rt: ActorRuntime) => Pr
       try {
         await running.stop();
         await bus.close();
-        await sql.end({ timeout: 2 });
+        await sql?.end({ timeout: 2 });
         await stopProfile?.();
       } catch (err) {
         log.error('unclean stop', {}, err);

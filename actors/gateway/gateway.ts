@@ -21,7 +21,7 @@ export interface GatewayOptions {
   host?: string;
   /** Default: the participant's rpcPort. 0 picks a free port. */
   port?: number;
-  /** Allowed browser origins for CORS; default '*'. */
+  /** Allowed browser origins for CORS; default none. */
   corsOrigins?: readonly string[] | '*';
   log?: Logger;
 }

@@ -10,7 +10,7 @@ describe('gateway HTTP transport', () => {
   let url = '';
   before(async () => {
     const dispatcher = createDispatcher({ echo: async (p) => p }, { log: silentLog });
-    server = createRpcServer(dispatcher, { log: silentLog, maxBodyBytes: 1024 });
+    server = createRpcServer(dispatcher, { log: silentLog, maxBodyBytes: 1024, corsOrigins: '*' });
     const a = await listen(server, '127.0.0.1', 0);
     url = `http://127.0.0.1:${a.port}`;
   });
@@ -79,6 +79,17 @@ describe('gateway HTTP transport', () => {
     assert.equal(pre.headers.get('access-control-allow-headers'), 'content-type');
     const res = await post(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'echo' }), { 'content-type': 'application/json', origin: 'http://dapp.example' });
     assert.equal(res.headers.get('access-control-allow-origin'), '*');
+  });
+
+  it('CORS is off by default: no origin is allowed', async () => {
+    const s = createRpcServer(createDispatcher({}, { log: silentLog }), { log: silentLog });
+    const a = await listen(s, '127.0.0.1', 0);
+    try {
+      const pre = await fetch(`http://127.0.0.1:${a.port}`, { method: 'OPTIONS', headers: { origin: 'http://dapp.example' } });
+      assert.equal(pre.headers.get('access-control-allow-origin'), null);
+    } finally {
+      await closeServer(s);
+    }
   });
 
   it('CORS with an origin list answers only listed origins', async () => {

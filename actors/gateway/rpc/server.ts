@@ -27,7 +27,7 @@ function errorBody(code: number, message: string): string {
 
 export function createRpcServer(dispatcher: Dispatcher, opts: RpcServerOptions): http.Server {
   const maxBody = opts.maxBodyBytes ?? MAX_BODY_BYTES;
-  const cors = opts.corsOrigins ?? '*';
+  const cors = opts.corsOrigins ?? [];
   const { log } = opts;
 
   const setCors = (req: http.IncomingMessage, res: http.ServerResponse) => {
