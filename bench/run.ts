@@ -37,6 +37,9 @@ function envInt(name: string, dflt: number): number {
   return n;
 }
 
+/** How often each gateway's block watcher polls: finely when latency is the figure, coarser at saturation. */
+const PACED_POLL_MS = 10;
+const SATURATED_POLL_MS = 25;
 const config = {
   participants: envInt('BENCH_PARTICIPANTS', 4),
   txs: envInt('BENCH_TXS', 10_000),
@@ -227,6 +230,8 @@ async function main(): Promise<void> {
         lanes[s].txs.push(tx);
       }
       log(`${kind}: signed ${config.txs} transactions in ${fmt((performance.now() - ts) / 1000, 2)} s (off the clock); sending`);
+      // Latencies here are seconds of queueing: a 25 ms poll loses nothing and leaves the CPU to the network.
+      watchers.forEach((w) => (w.intervalMs = SATURATED_POLL_MS));
       runs.push(await burst(kind, urls, lanes, tracker, watchers));
       const r = runs[runs.length - 1];
       log(`${kind}: ${r.included}/${r.txs} included, ${fmt(r.tps)} TPS, p50 ${fmt(r.latencyMs.p50)} ms, p95 ${fmt(r.latencyMs.p95)} ms`);
@@ -243,6 +248,7 @@ async function main(): Promise<void> {
         items.push({ tx, gateway: s % urls.length, sender: s });
       }
       log(`paced: ${n} transfers at ${config.pacedTps} TPS`);
+      watchers.forEach((w) => (w.intervalMs = PACED_POLL_MS));
       paced = await pacedRun(urls, items, tracker);
       log(`paced: ${paced.included}/${paced.txs} included, p50 ${fmt(paced.latencyMs.p50)} ms, p95 ${fmt(paced.latencyMs.p95)} ms`);
     }
