@@ -325,7 +325,6 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
       else toStore.push(received(tx));
     }
     await receivedCommitter.submit(toStore);
-    log.debug('received', { txs: toStore.length, hashes: toStore.map((t) => t.hash.slice(0, 10)) });
     const t = now();
     const fresh: PoolTx[] = [];
     for (const tx of toStore) {
