@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { Bus } from '../../lib/bus.js';
-import type { EventStore } from '../../lib/event-store/event-store.js';
+import type { EventStore, StoredEvent } from '../../lib/event-store/event-store.js';
 import { GroupCommitter } from '../../lib/group-commit.js';
 import type { Logger } from '../../lib/logger.js';
 import { quantity } from '../../lib/hex.js';
@@ -70,7 +70,9 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
   const peers = network.participants.map((p) => p.id).sort();
 
   // ---- restore: the actor's state is the fold of its events
-  const folded = foldConsensus([...(await store.readStream(RAFT_STREAM)), ...(await store.readStream(POOL_STREAM))]);
+  const history: StoredEvent[] = [];
+  for (const stream of [RAFT_STREAM, POOL_STREAM]) for await (const e of store.streamEvents(stream)) history.push(e);
+  const folded = foldConsensus(history);
   let state: RaftState = createRaft(
     {
       id: me,

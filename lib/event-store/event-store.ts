@@ -233,6 +233,16 @@ export class EventStore {
     return Number(r.p);
   }
 
+  /** Every event of a stream from a position on, page by page (an actor folds its whole history at start). */
+  async *streamEvents(stream: string, fromPosition = 1, pageSize = 5000): AsyncGenerator<StoredEvent> {
+    for (let from = fromPosition; ; ) {
+      const page = await this.readStream(stream, from, pageSize);
+      yield* page;
+      if (page.length < pageSize) return;
+      from = page[page.length - 1].streamPosition + 1;
+    }
+  }
+
   async readStream(stream: string, fromPosition = 1, limit = 10_000): Promise<StoredEvent[]> {
     const rows = await this.sql`select * from events where stream = ${stream} and stream_position >= ${fromPosition}
       order by stream_position limit ${limit}`;

@@ -54,6 +54,16 @@ test('concurrent appends from two actors keep each chain unbroken and the log gl
   assert.ok(all.every((e, i) => i === 0 || e.globalPosition > all[i - 1].globalPosition));
 });
 
+test('a long stream is read whole, page by page', async () => {
+  await store.append('long-1', 'none', Array.from({ length: 25 }, (_, i) => ({ type: 'Tick', payload: { i } })));
+  const seen: number[] = [];
+  for await (const e of store.streamEvents('long-1', 1, 7)) seen.push((e.payload as { i: number }).i);
+  assert.deepEqual(seen, Array.from({ length: 25 }, (_, i) => i));
+  const tail: number[] = [];
+  for await (const e of store.streamEvents('long-1', 21, 7)) tail.push(e.streamPosition);
+  assert.deepEqual(tail, [21, 22, 23, 24, 25]);
+});
+
 test('the record refuses updates and deletes', async () => {
   await assert.rejects(sql`update events set payload = '{"amount":"99"}' where stream = 'orders-1' and stream_position = 2`, /append-only/);
   await assert.rejects(sql`delete from events where stream = 'orders-1'`, /append-only/);
