@@ -169,16 +169,21 @@ export class TxPool {
     return this.floorNonce(from, hint);
   }
 
-  /** Executable txs for the next block: per sender a contiguous nonce run, within the count and gas budgets. */
-  select(maxTxs: number, gasBudget: bigint): PoolTx[] {
+  /**
+   * Executable txs for the next block: per sender a contiguous nonce run, within the count, gas and size
+   * budgets (the size bound keeps a block, and so a raft message carrying it, within the broker's limits).
+   */
+  select(maxTxs: number, gasBudget: bigint, maxBytes = Number.POSITIVE_INFINITY): PoolTx[] {
     const picked: PoolTx[] = [];
     let gasLeft = gasBudget;
+    let bytesLeft = maxBytes;
     for (const [from, nonces] of this.bySender) {
       if (picked.length >= maxTxs) break;
       let n = this.startNonce(from, nonces);
       for (let tx = nonces.get(n); tx && picked.length < maxTxs; tx = nonces.get(++n)) {
-        if (tx.gasLimit > gasLeft) break;
+        if (tx.gasLimit > gasLeft || (tx.raw.length > bytesLeft && picked.length > 0)) break;
         gasLeft -= tx.gasLimit;
+        bytesLeft -= tx.raw.length;
         picked.push(tx);
       }
     }

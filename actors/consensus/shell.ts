@@ -56,6 +56,11 @@ interface MergedOutput {
 const MAX_INFLIGHT_BLOCKS = 1;
 const REFORWARD_AFTER_MS = 1500;
 const RANGE_REPLY_BYTES = 3 * 1024 * 1024;
+/**
+ * Raw transaction bytes per block, as hex characters (1 MB of transactions): an AppendEntries carries up to
+ * 4 entries and must stay under the broker's 8 MB max_payload.
+ */
+const MAX_BLOCK_HEX_CHARS = 2 * 1024 * 1024;
 
 function toPoolTx(t: LoggedTx, accountNonce: bigint, local: boolean, now: number): PoolTx {
   return { raw: t.raw, hash: t.hash, from: t.from.toLowerCase(), nonce: BigInt(t.nonce), gasLimit: BigInt(t.gasLimit), accountNonce, local, receivedAt: now };
@@ -159,25 +164,46 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
   });
 
   const send = (message: RaftMessage) => {
-    bus.publish(subjects.peer(scope.net, message.to, me), signer.seal({ kind: 'raft', message }));
+    try {
+      bus.publish(subjects.peer(scope.net, message.to, me), signer.seal({ kind: 'raft', message }));
+    } catch (err) {
+      // A message the broker refuses (too large, connection closing) is as good as lost: Raft retries.
+      log.warn('could not send a consensus message', { to: message.to, type: message.type }, err);
+    }
   };
 
   const forwardToLeader = (txs: PoolTx[]) => {
     const leader = state.leaderId;
     if (!leader || leader === me || txs.length === 0) return;
     const t = now();
-    for (let i = 0; i < txs.length; i += 500) {
-      const chunk = txs.slice(i, i + 500);
+    const sendChunk = (chunk: PoolTx[]) => {
       for (const tx of chunk) forwardedAt.set(tx.hash, t);
-      bus.publish(
-        subjects.peer(scope.net, leader, me),
-        signer.seal({
-          kind: 'forward',
-          from: me,
-          transactions: chunk.map((tx) => ({ raw: tx.raw, hash: tx.hash, from: tx.from, nonce: quantity(tx.nonce), gasLimit: quantity(tx.gasLimit), accountNonce: quantity(tx.accountNonce) })),
-        }),
-      );
+      try {
+        bus.publish(
+          subjects.peer(scope.net, leader, me),
+          signer.seal({
+            kind: 'forward',
+            from: me,
+            transactions: chunk.map((tx) => ({ raw: tx.raw, hash: tx.hash, from: tx.from, nonce: quantity(tx.nonce), gasLimit: quantity(tx.gasLimit), accountNonce: quantity(tx.accountNonce) })),
+          }),
+        );
+      } catch (err) {
+        log.warn('could not forward transactions to the leader; will retry', { leader, txs: chunk.length }, err);
+      }
+    };
+    // Chunks bounded by count and size, so each message stays well under the broker's max_payload.
+    let chunk: PoolTx[] = [];
+    let chars = 0;
+    for (const tx of txs) {
+      if (chunk.length > 0 && (chunk.length >= 500 || chars + tx.raw.length > MAX_BLOCK_HEX_CHARS)) {
+        sendChunk(chunk);
+        chunk = [];
+        chars = 0;
+      }
+      chunk.push(tx);
+      chars += tx.raw.length;
     }
+    if (chunk.length) sendChunk(chunk);
   };
 
   const mintBlock = (): RaftInput | null => {
@@ -185,7 +211,7 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
     let inflight = 0;
     for (const e of uncommitted.values()) if (e.data.kind === 'block') inflight++;
     if (inflight >= MAX_INFLIGHT_BLOCKS) return null;
-    const txs = pool.select(params.maxTxsPerBlock, gasLimit);
+    const txs = pool.select(params.maxTxsPerBlock, gasLimit, MAX_BLOCK_HEX_CHARS);
     if (txs.length === 0) return null;
     const block: LoggedBlock = {
       height: lastLoggedHeight + 1,

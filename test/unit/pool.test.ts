@@ -61,6 +61,13 @@ test('selection respects the count and the block gas budget', () => {
   assert.equal(pool.select(100, 350_000n).length, 3);
 });
 
+test('selection respects a size budget, but always takes at least one tx', () => {
+  const pool = new TxPool();
+  for (let n = 0; n < 5; n++) pool.add(tx(A, n, { raw: '0x' + 'ab'.repeat(100) }));
+  assert.equal(pool.select(100, 10_000_000n, 3 * 202).length, 3);
+  assert.equal(pool.select(100, 10_000_000n, 10).length, 1);
+});
+
 test('a full pool refuses new txs', () => {
   const pool = new TxPool(2);
   pool.add(tx(A, 0));
