@@ -66,6 +66,7 @@ export function permissionsFor(s: Scope, actor: ActorName): Permissions {
           subjects.consensusStatus(s),
           subjects.poolNonce(s),
           subjects.committedRange(s),
+          subjects.blockExecuted(s),
           inbox,
         ],
       };

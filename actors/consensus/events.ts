@@ -21,12 +21,16 @@ export const RaftEvents = {
 
 export const PoolEvents = {
   TransactionsReceived: z.object({ transactions: z.array(LoggedTx.extend({ accountNonce: LoggedTx.shape.nonce })) }),
+  /** Committed txs our executor refused: their nonces were not used. */
+  TransactionsDropped: z.object({ transactions: z.array(LoggedTx.pick({ hash: true, from: true, nonce: true })) }),
 } as const;
+export type DroppedTx = z.infer<typeof PoolEvents.TransactionsDropped>['transactions'][number];
 export type ReceivedTx = z.infer<typeof PoolEvents.TransactionsReceived>['transactions'][number];
 
 export interface FoldedConsensus {
   raft: PersistedRaft;
   received: ReceivedTx[];
+  dropped: DroppedTx[];
 }
 
 export function foldConsensus(events: readonly StoredEvent[]): FoldedConsensus {
@@ -34,6 +38,7 @@ export function foldConsensus(events: readonly StoredEvent[]): FoldedConsensus {
   const entries: z.infer<typeof Entry>[] = [];
   let commitIndex = 0;
   const received: ReceivedTx[] = [];
+  const dropped: DroppedTx[] = [];
   for (const e of events) {
     switch (e.type) {
       case 'HardStateChanged':
@@ -56,9 +61,12 @@ export function foldConsensus(events: readonly StoredEvent[]): FoldedConsensus {
       case 'TransactionsReceived':
         received.push(...decodeEvent(e, PoolEvents.TransactionsReceived).transactions);
         break;
+      case 'TransactionsDropped':
+        dropped.push(...decodeEvent(e, PoolEvents.TransactionsDropped).transactions);
+        break;
       default:
         throw new Error(`unknown consensus event ${e.type}`);
     }
   }
-  return { raft: { hardState, entries, commitIndex: Math.min(commitIndex, entries.length) }, received };
+  return { raft: { hardState, entries, commitIndex: Math.min(commitIndex, entries.length) }, received, dropped };
 }

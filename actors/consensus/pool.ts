@@ -153,6 +153,18 @@ export class TxPool {
     }
   }
 
+  /**
+   * Committed txs the executor refused (no funds at execution, say) did not use their nonce: take the
+   * sender's nonce back, so its next txs are not stuck behind a gap, and let the same tx be sent again.
+   */
+  noteDropped(txs: readonly LoggedTx[]): void {
+    for (const t of txs) {
+      this.committedHashes.delete(t.hash);
+      const n = this.committedNonce.get(t.from);
+      if (n !== undefined && t.nonce < n) this.committedNonce.set(t.from, t.nonce);
+    }
+  }
+
   /** The next nonce a sender may use, counting pending txs: what eth_getTransactionCount('pending') wants. */
   nextNonce(from: string): bigint | null {
     const nonces = this.bySender.get(from);

@@ -13,6 +13,7 @@ import type { NetworkDescription, ParticipantSecrets } from '../../lib/network/d
 import { peerSender, subjects } from '../../lib/subjects.js';
 import { CodedError, ErrorCode } from '../../lib/errors.js';
 import { blockOf, LoggedBlock, toCommittedBlock, type LoggedTx } from './block-data.js';
+import { BlockExecuted } from '../ledger/messages.js';
 import { foldConsensus, POOL_STREAM, RAFT_STREAM, type ReceivedTx } from './events.js';
 import {
   CommittedRangeRequest,
@@ -55,6 +56,8 @@ interface MergedOutput {
 /** How many proposed-but-uncommitted blocks the leader allows before it waits. */
 const MAX_INFLIGHT_BLOCKS = 1;
 const REFORWARD_AFTER_MS = 1500;
+/** How many committed blocks back a drop report from our executor can refer to. */
+const RECENT_BLOCKS = 1024;
 const RANGE_REPLY_BYTES = 3 * 1024 * 1024;
 /**
  * Raw transaction bytes per block, as hex characters (1 MB of transactions): an AppendEntries carries up to
@@ -95,6 +98,8 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
   const uncommitted = new Map<number, Entry>(); // raft index → logged, not yet committed
   const heightToIndex = new Map<number, number>();
   const localHashes = new Set<string>();
+  /** The last committed blocks, to know sender and nonce of a tx our executor reports as dropped. */
+  const recentlyCommitted = new Map<number, LoggedBlock>();
   const forwardedAt = new Map<string, number>();
   let lastLoggedHeight = 0;
   let committedHeight = 0;
@@ -138,6 +143,8 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
     const block = blockOf(entry);
     if (!block) return null;
     committedHeight = block.height;
+    recentlyCommitted.set(block.height, block);
+    recentlyCommitted.delete(block.height - RECENT_BLOCKS);
     const txs = loggedTxs(block);
     pool.noteCommitted(txs);
     for (const t of txs) {
@@ -149,6 +156,7 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
 
   for (const entry of folded.raft.entries) onLogged(entry);
   for (const entry of folded.raft.entries.slice(0, folded.raft.commitIndex ?? 0)) onCommitted(entry);
+  pool.noteDropped(folded.dropped.map((t) => ({ hash: t.hash, from: t.from, nonce: BigInt(t.nonce) })));
   // Our gateway's txs stay ours until committed, even those already in an uncommitted entry: if a new leader
   // truncates that entry, they must come back as local, to be forwarded again.
   for (const t of folded.received) {
@@ -372,6 +380,18 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
     if (!tx.gasLimit) throw new CodedError(ErrorCode.InvalidInput, 'gasLimit is required');
     return { raw: tx.raw, hash: tx.hash, from: tx.from.toLowerCase(), nonce: tx.nonce, gasLimit: tx.gasLimit, accountNonce: tx.accountNonce ?? '0x0' };
   }
+
+  // Our executor reports committed txs it had to drop; their nonces were not used (see TxPool.noteDropped).
+  bus.subscribe(subjects.blockExecuted(scope), BlockExecuted, async (ev) => {
+    if (ev.dropped.length === 0) return;
+    const block = recentlyCommitted.get(Number(BigInt(ev.number)));
+    const wanted = new Set(ev.dropped);
+    const dropped = (block?.transactions ?? []).filter((t) => wanted.has(t.hash)).map((t) => ({ hash: t.hash, from: t.from.toLowerCase(), nonce: t.nonce }));
+    if (dropped.length === 0) return;
+    await store.append(POOL_STREAM, 'any', [{ type: 'TransactionsDropped', payload: { transactions: dropped } }]);
+    pool.noteDropped(dropped.map((t) => ({ ...t, nonce: BigInt(t.nonce) })));
+    log.info('nonces of dropped transactions released', { block: ev.number, txs: dropped.length });
+  });
 
   bus.serve(subjects.poolNonce(scope), PoolNonceRequest, (req) => {
     const n = pool.nextNonce(req.address.toLowerCase());

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AbiCoder, Contract, ContractFactory, Interface, Wallet, getAddress, type InterfaceAbi, type TransactionReceipt } from 'ethers';
 import { compileReverter, compileSimpleStorage } from '../support/contracts.js';
-import { RpcError, describeValue, q, signLegacy, useNetwork, withDeadline } from '../support/network.js';
+import { RpcError, describeValue, q, signLegacy, useNetwork, waitFor, withDeadline } from '../support/network.js';
 
 const h = useNetwork('simplestorage', { testKeys: 8 });
 const compiled = compileSimpleStorage();
@@ -367,3 +367,38 @@ function decodeRevertReason(reason: string): string {
   if (/^0x08c379a0/i.test(reason)) return abi.decode(['string'], '0x' + reason.slice(10))[0] as string;
   return reason.replace(/^execution reverted:\s*/, '');
 }
+
+test('a sender that overspends: the tx that fails at execution is dropped, and the account is not wedged', { timeout: T }, async () => {
+  const t = h.t;
+  const funder = t.testWallet(1, 1);
+  const spender = Wallet.createRandom();
+  const sink = Wallet.createRandom().address;
+  // fund the spender with exactly 100 wei
+  const fundRaw = await signLegacy(funder, t.chainId, { nonce: await t.providers[1].getTransactionCount(funder.address, 'pending'), to: spender.address, value: 100n, gasLimit: 21_000 });
+  await t.receiptsEverywhere(await t.rpc<string>(1, 'eth_sendRawTransaction', [fundRaw]));
+
+  // two transfers of 60 sent together: each is fundable at admission, only the first at execution
+  const first = await signLegacy(spender, t.chainId, { nonce: 0, to: sink, value: 60n, gasLimit: 21_000 });
+  const second = await signLegacy(spender, t.chainId, { nonce: 1, to: sink, value: 60n, gasLimit: 21_000 });
+  const [h1, h2] = await Promise.all([t.rpc<string>(1, 'eth_sendRawTransaction', [first]), t.rpc<string>(1, 'eth_sendRawTransaction', [second])]);
+  await t.receiptsEverywhere(h1);
+  // the second never lands; the next block passes without it
+  const later = await signLegacy(funder, t.chainId, { nonce: await t.providers[1].getTransactionCount(funder.address, 'pending'), to: sink, value: 1n, gasLimit: 21_000 });
+  await t.receiptsEverywhere(await t.rpc<string>(1, 'eth_sendRawTransaction', [later]));
+  for (let i = 0; i < t.size; i++) {
+    assert.equal(await t.rpc(i, 'eth_getTransactionReceipt', [h2]), null, `the overspending tx has no receipt on ${t.participantId(i)}`);
+    assert.equal(await t.providers[i].getTransactionCount(spender.address, 'latest'), 1, `spender nonce on ${t.participantId(i)}`);
+  }
+
+  // the wallet asks for the pending nonce and gets 1 back, not 2: a new tx with it lands
+  await waitFor(
+    async () => ((await t.providers[1].getTransactionCount(spender.address, 'pending')) === 1 ? true : undefined),
+    30_000,
+    'the pending nonce of the spender to come back to 1',
+    200,
+  );
+  const retry = await signLegacy(spender, t.chainId, { nonce: 1, to: sink, value: 40n, gasLimit: 21_000 });
+  const receipts = await t.receiptsEverywhere(await t.rpc<string>(1, 'eth_sendRawTransaction', [retry]));
+  receipts.forEach((r, i) => assert.equal(r.status, '0x1', `retry on ${t.participantId(i)}`));
+  for (let i = 0; i < t.size; i++) assert.equal(await t.providers[i].getBalance(sink), 100n + 1n, `sink balance on ${t.participantId(i)}`);
+});

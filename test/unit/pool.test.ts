@@ -68,6 +68,21 @@ test('selection respects a size budget, but always takes at least one tx', () =>
   assert.equal(pool.select(100, 10_000_000n, 10).length, 1);
 });
 
+test('a dropped tx gives its nonce back and may be sent again', () => {
+  const pool = new TxPool();
+  const t0 = tx(A, 0), t1 = tx(A, 1);
+  pool.add(t0);
+  pool.add(t1);
+  pool.noteLogged([{ hash: t0.hash, from: A, nonce: 0n }, { hash: t1.hash, from: A, nonce: 1n }]);
+  pool.noteCommitted([{ hash: t0.hash, from: A, nonce: 0n }, { hash: t1.hash, from: A, nonce: 1n }]);
+  assert.equal(pool.nextNonce(A), 2n);
+  pool.noteDropped([{ hash: t1.hash, from: A, nonce: 1n }]);
+  assert.equal(pool.nextNonce(A), 1n);
+  assert.equal(pool.has(t1.hash), false);
+  assert.deepEqual(pool.add({ ...t1, accountNonce: 1n }), { ok: true });
+  assert.deepEqual(pool.select(10, 10_000_000n).map((t) => t.hash), [t1.hash]);
+});
+
 test('a full pool refuses new txs', () => {
   const pool = new TxPool(2);
   pool.add(tx(A, 0));
