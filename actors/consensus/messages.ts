@@ -28,9 +28,9 @@ export const SubmitTransactions = z.object({
         from: Address,
         nonce: HexQuantity,
         /** Gas limit of the tx, so the minter can respect the block gas limit without decoding. */
-        gasLimit: HexQuantity.optional(),
+        gasLimit: HexQuantity,
         /** The sender's nonce in state when the gateway admitted the tx: a floor for the pool's nonce tracking. */
-        accountNonce: HexQuantity.optional(),
+        accountNonce: HexQuantity,
       }),
     )
     .min(1)

@@ -11,7 +11,6 @@ import type { Logger } from '../../lib/logger.js';
 import { quantity } from '../../lib/hex.js';
 import type { NetworkDescription, ParticipantSecrets } from '../../lib/network/description.js';
 import { peerSender, subjects } from '../../lib/subjects.js';
-import { CodedError, ErrorCode } from '../../lib/errors.js';
 import { blockOf, LoggedBlock, toCommittedBlock, type LoggedTx } from './block-data.js';
 import { BlockExecuted } from '../ledger/messages.js';
 import { foldConsensus, POOL_STREAM, RAFT_STREAM, type ReceivedTx } from './events.js';
@@ -344,7 +343,7 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
     else {
       const t = now();
       for (const tx of body.transactions) {
-        pool.add(toPoolTx({ ...tx, gasLimit: tx.gasLimit ?? '0x0' }, BigInt(tx.accountNonce ?? '0x0'), false, t));
+        pool.add(toPoolTx(tx, BigInt(tx.accountNonce), false, t));
       }
     }
   });
@@ -377,8 +376,7 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
   });
 
   function received(tx: SubmittedTransaction): ReceivedTx {
-    if (!tx.gasLimit) throw new CodedError(ErrorCode.InvalidInput, 'gasLimit is required');
-    return { raw: tx.raw, hash: tx.hash, from: tx.from.toLowerCase(), nonce: tx.nonce, gasLimit: tx.gasLimit, accountNonce: tx.accountNonce ?? '0x0' };
+    return { raw: tx.raw, hash: tx.hash, from: tx.from.toLowerCase(), nonce: tx.nonce, gasLimit: tx.gasLimit, accountNonce: tx.accountNonce };
   }
 
   // Our executor reports committed txs it had to drop; their nonces were not used (see TxPool.noteDropped).
