@@ -249,13 +249,6 @@ export class EventStore {
     return rows.map(fromRow);
   }
 
-  /** Streams whose name starts with a prefix, in global order (an actor folds all of its streams at start). */
-  async readByStreamPrefix(prefix: string, fromGlobal = 1, limit = 10_000): Promise<StoredEvent[]> {
-    const rows = await this.sql`select * from events where stream like ${prefix + '%'} and global_position >= ${fromGlobal}
-      order by global_position limit ${limit}`;
-    return rows.map(fromRow);
-  }
-
   async readAll(fromGlobal = 1, limit = 10_000): Promise<StoredEvent[]> {
     const rows = await this.sql`select * from events where global_position >= ${fromGlobal} order by global_position limit ${limit}`;
     return rows.map(fromRow);

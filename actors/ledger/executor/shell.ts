@@ -145,7 +145,7 @@ export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promi
   };
 
   // ---- restore: the head is the last BlockExecuted event; state comes lazily from the state store
-  const lastEvents = await store.readStream(BLOCKS_STREAM, Math.max(1, (await store.streamPosition(BLOCKS_STREAM)) ), 1);
+  const lastEvents = await store.readStream(BLOCKS_STREAM, Math.max(1, await store.streamPosition(BLOCKS_STREAM)), 1);
   const last = lastEvents.length ? decodeEvent(lastEvents[0], BlockExecutedEvent) : null;
   const engine = await ExecutionEngine.create({
     network,
@@ -155,6 +155,8 @@ export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promi
     // Entries of stored blocks can be fetched again from the state store, so the cache may be bounded.
     nodeCacheLimit: 2_000_000,
   });
+  // What a crash left unpublished goes out first (before anything this start stores and publishes itself).
+  publish(await store.unpublished());
   if (!last) {
     const genesis = engine.genesis();
     if (!genesis) throw new Error('engine built no genesis block');
@@ -162,12 +164,11 @@ export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promi
     publish(await storeBlocks([{ executed: genesis, source: { raftIndex: 0, raftTerm: 0 } }]));
     log.info('genesis stored', { hash: genesis.hash, stateRoot: genesis.stateRoot });
   }
-  publish(await store.unpublished());
   /** The last block whose data and event are stored: what queries see, and where a failed block rolls back to. */
   let storedHead = engine.head();
   log.info('executor at head', { number: storedHead.number, hash: storedHead.hash });
 
-  // ---- the block pipeline: strictly in height order, one at a time
+  // ---- the block pipeline: strictly in height order; consecutive ready blocks are stored together
   const waiting = new Map<number, CommittedBlock>();
   let running = false;
   let pulling = false;
