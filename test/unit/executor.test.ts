@@ -250,7 +250,8 @@ test('a reverting transaction is included with status 0x0 and its revertReason',
   assert.equal(b3.receipts[0].revertReason, undefined);
 });
 
-test('ethers v6 reads the blocks, transactions and receipts', async () => {
+/** A fresh engine whose block 1 deploys SimpleStorage(42) (legacy tx) and transfers 7 wei (EIP-1559 tx). */
+async function deployAndTransfer() {
   const engine = await ExecutionEngine.create({ network });
   const common = engine.common;
   const b1 = await engine.executeBlock(
@@ -259,6 +260,11 @@ test('ethers v6 reads the blocks, transactions and receipts', async () => {
       sign1559Tx(common, k1, { nonce: 0, to: a0, value: 7n }),
     ]),
   );
+  return { engine, common, b1 };
+}
+
+test('ethers v6 reads the blocks, transactions and receipts', async () => {
+  const { engine, common, b1 } = await deployAndTransfer();
   const addr = b1.receipts[0].contractAddress!;
   const b2 = await engine.executeBlock(committed(2, [signLegacyTx(common, k0, { nonce: 1, to: addr, data: ssIface.encodeFunctionData('set', [10]), gasLimit: 100_000 })]));
   const blocks = [engine.genesis()!, b1, b2];
@@ -328,14 +334,7 @@ test('ethers v6 reads the blocks, transactions and receipts', async () => {
 
 test('web3.js v4 reads the blocks, transactions and receipts', async () => {
   const { Web3 } = await import('web3');
-  const engine = await ExecutionEngine.create({ network });
-  const common = engine.common;
-  const b1 = await engine.executeBlock(
-    committed(1, [
-      signLegacyTx(common, k0, { nonce: 0, data: ss.bytecode + uintWord(42), gasLimit: 300_000 }),
-      sign1559Tx(common, k1, { nonce: 0, to: a0, value: 7n }),
-    ]),
-  );
+  const { engine, b1 } = await deployAndTransfer();
   const blocks = [engine.genesis()!, b1];
   const provider = {
     request: async ({ method, params }: { method: string; params: unknown[] }) => {
