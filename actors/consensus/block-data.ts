@@ -4,12 +4,13 @@
  * nonces and de-duplicate without recovering signatures (the executor recovers senders itself).
  */
 import { z } from 'zod';
-import { Address, Hash32, HexBytes, HexQuantity } from '../../lib/hex.js';
+import { TransactionRecord } from '../../lib/ethereum/transaction-record.js';
 import type { CommittedBlock } from './messages.js';
 import type { Entry } from './raft/messages.js';
 
-export const LoggedTx = z.object({ raw: HexBytes, hash: Hash32, from: Address, nonce: HexQuantity, gasLimit: HexQuantity });
-export type LoggedTx = z.infer<typeof LoggedTx>;
+/** A transaction in a logged block is the shared transaction record. */
+export const LoggedTx = TransactionRecord;
+export type LoggedTx = TransactionRecord;
 
 export const LoggedBlock = z.object({
   height: z.number().int().positive(),

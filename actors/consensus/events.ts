@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { Entry, HardState } from './raft/messages.js';
 import { LoggedTx } from './block-data.js';
+import { AdmittedTransaction } from '../../lib/ethereum/transaction-record.js';
 import { decodeEvent, type StoredEvent } from '../../lib/event-store/event-store.js';
 import type { PersistedRaft } from './raft/types.js';
 
@@ -20,7 +21,7 @@ export const RaftEvents = {
 } as const;
 
 export const PoolEvents = {
-  TransactionsReceived: z.object({ transactions: z.array(LoggedTx.extend({ accountNonce: LoggedTx.shape.nonce })) }),
+  TransactionsReceived: z.object({ transactions: z.array(AdmittedTransaction) }),
   /** Committed txs our executor refused: their nonces were not used. */
   TransactionsDropped: z.object({ transactions: z.array(LoggedTx.pick({ hash: true, from: true, nonce: true })) }),
 } as const;

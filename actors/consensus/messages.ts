@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { Address, Hash32, HexBytes, HexQuantity } from '../../lib/hex.js';
+import { AdmittedTransaction } from '../../lib/ethereum/transaction-record.js';
 
 /** A block as consensus orders it: which signed transactions, in which order, at which height. */
 export const CommittedBlock = z.object({
@@ -20,21 +21,7 @@ export type CommittedBlock = z.infer<typeof CommittedBlock>;
 
 /** gateway → consensus: transactions the gateway has checked (signature, chain id, gas price, nonce). */
 export const SubmitTransactions = z.object({
-  transactions: z
-    .array(
-      z.object({
-        raw: HexBytes,
-        hash: Hash32,
-        from: Address,
-        nonce: HexQuantity,
-        /** Gas limit of the tx, so the minter can respect the block gas limit without decoding. */
-        gasLimit: HexQuantity,
-        /** The sender's nonce in state when the gateway admitted the tx: a floor for the pool's nonce tracking. */
-        accountNonce: HexQuantity,
-      }),
-    )
-    .min(1)
-    .max(1000),
+  transactions: z.array(AdmittedTransaction).min(1).max(1000),
 });
 export type SubmitTransactions = z.infer<typeof SubmitTransactions>;
 export type SubmittedTransaction = SubmitTransactions['transactions'][number];

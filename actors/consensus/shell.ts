@@ -12,7 +12,7 @@ import { quantity } from '../../lib/hex.js';
 import type { NetworkDescription, ParticipantSecrets } from '../../lib/network/description.js';
 import { peerSender, subjects } from '../../lib/subjects.js';
 import { blockOf, LoggedBlock, toCommittedBlock, type LoggedTx } from './block-data.js';
-import { BlockExecuted } from '../ledger/messages.js';
+import { BlockExecuted } from '../ledger/executor/messages.js';
 import { foldConsensus, POOL_STREAM, RAFT_STREAM, type ReceivedTx } from './events.js';
 import {
   CommittedRangeRequest,

@@ -8,6 +8,7 @@ import { hashPersonalMessage } from '@ethereumjs/util';
 import { keccak_256 } from '@noble/hashes/sha3';
 import secp256k1 from 'secp256k1';
 import { CodedError, ErrorCode } from '../../lib/errors.js';
+import { signPrivateTransaction } from '../../lib/ethereum/transaction.js';
 import { fromHex, toHex } from '../../lib/hex.js';
 
 export interface UnsignedTx {
@@ -25,6 +26,8 @@ export interface NodeAccounts {
   has(address: string): boolean;
   /** Signs with gas price 0 and the chain's id: EIP-155 legacy, or EIP-2930 when an access list is given. */
   signTransaction(from: string, tx: UnsignedTx): Uint8Array;
+  /** A private transaction (v = 37/38, as GoQuorum signs them): `data` is the payload hash, gas price and value 0. */
+  signPrivateTransaction(from: string, tx: { to?: string | null; data: string; gasLimit: bigint; nonce: bigint }): Uint8Array;
   /** eth_sign / personal_sign: 65-byte r||s||v (v = 27/28) over the EIP-191 personal-message hash. */
   signMessage(from: string, message: Uint8Array): string;
 }
@@ -65,6 +68,14 @@ export function createAccounts(privateKeys: readonly string[], common: Common): 
         ? createAccessList2930Tx({ ...fields, chainId: common.chainId(), accessList: tx.accessList as never }, { common })
         : createLegacyTx(fields, { common });
       return unsigned.sign(key).serialize();
+    },
+
+    signPrivateTransaction(from, tx) {
+      const key = keyOf(from);
+      return signPrivateTransaction(
+        { nonce: tx.nonce, gasLimit: tx.gasLimit, to: tx.to ? fromHex(tx.to) : null, data: fromHex(tx.data) },
+        (hash) => secp256k1.ecdsaSign(hash, key),
+      );
     },
 
     signMessage(from, message) {

@@ -6,31 +6,39 @@
 import { z, type ZodType } from 'zod';
 import { ConsensusStatus, PoolNonceReply, SubmitResult, type ConsensusStatus as ConsensusStatusT } from '../consensus/messages.js';
 import {
-  AccountState,
   BlockExecuted,
   Head,
+  PrivacyMetadata,
   RpcBlock,
   RpcLog,
   RpcReceipt,
   RpcTransaction,
-  type AccountState as AccountStateT,
   type BlockTag,
   type CallRequest,
   type Head as HeadT,
   type LedgerQuery,
   type LogFilter,
+  type PrivacyMetadata as PrivacyMetadataT,
   type RpcBlock as RpcBlockT,
   type RpcLog as RpcLogT,
   type RpcReceipt as RpcReceiptT,
   type RpcTransaction as RpcTransactionT,
-  type StateRead,
-} from '../ledger/messages.js';
+} from '../ledger/executor/messages.js';
+import { AccountState, type AccountState as AccountStateT, type StateRead } from '../ledger/state/messages.js';
 import type { Bus } from '../../lib/bus.js';
 import { CodedError, ErrorCode } from '../../lib/errors.js';
 import { Hash32, HexBytes, HexQuantity, quantity } from '../../lib/hex.js';
 import type { Logger } from '../../lib/logger.js';
 import { subjects } from '../../lib/subjects.js';
 import { createSubmitBatcher, type SubmitBatcherOptions, type SubmitTx } from './submit-batcher.js';
+import {
+  PayloadKey,
+  TmReceiveReply,
+  type PayloadKey as PayloadKeyT,
+  type ReceivedPayload,
+  type TmSendRequest,
+} from '../tm/messages.js';
+import type { StateKind } from '../../lib/subjects.js';
 
 export type { SubmitTx } from './submit-batcher.js';
 
@@ -42,14 +50,25 @@ export interface Backend {
   transaction(hash: string): Promise<RpcTransactionT | null>;
   receipt(hash: string): Promise<RpcReceiptT | null>;
   logs(filter: LogFilter): Promise<RpcLogT[]>;
-  /** Return data (hex); a revert is a CodedError(ExecutionReverted) with data = revert data. */
-  call(call: CallRequest, block: BlockTag): Promise<string>;
+  /**
+   * Return data (hex); a revert is a CodedError(ExecutionReverted) with data = revert data. A call to a private
+   * contract this participant holds runs on its private state; `private` forces that.
+   */
+  call(call: CallRequest, block: BlockTag, opts?: { private?: boolean }): Promise<string>;
   /** Gas (hex quantity). */
-  estimateGas(call: CallRequest, block: BlockTag): Promise<string>;
-  /** State at a resolved block number; null when the account does not exist. */
-  account(address: string, block: bigint): Promise<AccountStateT | null>;
-  code(address: string, block: bigint): Promise<string>;
-  storage(address: string, slot: string, block: bigint): Promise<string>;
+  estimateGas(call: CallRequest, block: BlockTag, opts?: { private?: boolean }): Promise<string>;
+  /** State at a resolved block number; null when the account does not exist. Default: public state. */
+  account(address: string, block: bigint, kind?: StateKind): Promise<AccountStateT | null>;
+  code(address: string, block: bigint, kind?: StateKind): Promise<string>;
+  storage(address: string, slot: string, block: bigint, kind?: StateKind): Promise<string>;
+  /** What this participant recorded about a private contract, or null. */
+  privacyMetadata(address: string): Promise<PrivacyMetadataT | null>;
+  /** The tm: seal, store and push a payload to every recipient (every ACK received), answering its hash. */
+  tmSend(req: TmSendRequest): Promise<PayloadKeyT>;
+  tmStoreRaw(payload: string, from?: string): Promise<PayloadKeyT>;
+  tmSendSigned(hash: string, to: string[], privacyFlag: 0 | 1 | 3): Promise<PayloadKeyT>;
+  /** Decrypted payloads; found: false where this participant is not a party. */
+  tmReceive(hashes: string[]): Promise<ReceivedPayload[]>;
   /** The pool's next expected nonce for the address, null when the pool holds none of its transactions. */
   poolNonce(address: string): Promise<bigint | null>;
   consensusStatus(): Promise<ConsensusStatusT>;
@@ -73,6 +92,9 @@ export const Replies = {
   poolNonce: PoolNonceReply,
   consensusStatus: ConsensusStatus,
   submit: SubmitResult,
+  privacyMetadata: PrivacyMetadata.nullable(),
+  payloadKey: PayloadKey,
+  tmReceive: TmReceiveReply,
 } as const;
 
 export interface BusBackendOptions {
@@ -110,7 +132,10 @@ export function createBusBackend(bus: Bus, opts: BusBackendOptions): BusBackend 
   }
 
   const ledger = <T>(query: LedgerQuery, schema: ZodType<T>) => ask(subjects.ledgerQuery(scope), query, schema, `ledger ${query.kind}`);
-  const state = <T>(read: StateRead, schema: ZodType<T>) => ask(subjects.stateRead(scope), read, schema, `state ${read.kind}`);
+  const state = <T>(read: StateRead, schema: ZodType<T>, kind: StateKind = 'public') =>
+    ask(subjects.stateRead(scope, kind), read, schema, `${kind} state ${read.kind}`);
+  /** The tm may push to every recipient and wait for each ACK: give it longer than a read. */
+  const tm = <T>(subject: string, payload: unknown, schema: ZodType<T>, what: string) => ask(subject, payload, schema, what, Math.max(timeoutMs, 15_000));
 
   // ---- head tracking -------------------------------------------------------------------------------
   let head: HeadT | null = null;
@@ -193,10 +218,17 @@ export function createBusBackend(bus: Bus, opts: BusBackendOptions): BusBackend 
     transaction: (hash) => ledger({ kind: 'transaction', hash }, Replies.transaction),
     receipt: (hash) => ledger({ kind: 'receipt', hash }, Replies.receipt),
     logs: (filter) => ledger({ kind: 'logs', filter }, Replies.logs),
-    call: (call, block) => ledger({ kind: 'call', call, block }, Replies.call),
-    estimateGas: (call, block) => ledger({ kind: 'estimateGas', call, block }, Replies.estimateGas),
+    call: (call, block, o) => ledger({ kind: 'call', call, block, ...(o?.private ? { private: true } : {}) }, Replies.call),
+    estimateGas: (call, block, o) => ledger({ kind: 'estimateGas', call, block, ...(o?.private ? { private: true } : {}) }, Replies.estimateGas),
+    privacyMetadata: (address) => ledger({ kind: 'privacyMetadata', address }, Replies.privacyMetadata),
 
-    account(address, block) {
+    tmSend: (req) => tm(subjects.tmSend(scope), req, Replies.payloadKey, 'tm send'),
+    tmStoreRaw: (payload, from) => tm(subjects.tmStoreRaw(scope), { payload, ...(from ? { from } : {}) }, Replies.payloadKey, 'tm storeRaw'),
+    tmSendSigned: (hash, to, privacyFlag) => tm(subjects.tmSendSigned(scope), { hash, to, privacyFlag }, Replies.payloadKey, 'tm sendSigned'),
+    tmReceive: async (hashes) => (await tm(subjects.tmReceive(scope), { hashes }, Replies.tmReceive, 'tm receive')).payloads,
+
+    account(address, block, kind = 'public') {
+      if (kind === 'private') return state({ kind: 'account', address, block: quantity(block) }, Replies.stateAccount, 'private');
       const key = `${address.toLowerCase()}@${block}`;
       let p = accountReads.get(key);
       if (!p) {
@@ -205,8 +237,8 @@ export function createBusBackend(bus: Bus, opts: BusBackendOptions): BusBackend 
       }
       return p;
     },
-    code: (address, block) => state({ kind: 'code', address, block: quantity(block) }, Replies.stateCode),
-    storage: (address, slot, block) => state({ kind: 'storage', address, slot, block: quantity(block) }, Replies.stateStorage),
+    code: (address, block, kind = 'public') => state({ kind: 'code', address, block: quantity(block) }, Replies.stateCode, kind),
+    storage: (address, slot, block, kind = 'public') => state({ kind: 'storage', address, slot, block: quantity(block) }, Replies.stateStorage, kind),
 
     async poolNonce(address) {
       const r = await ask(subjects.poolNonce(scope), { address }, Replies.poolNonce, 'pool nonce');

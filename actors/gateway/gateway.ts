@@ -50,7 +50,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
   const backend = createBusBackend(bus, { log });
   await backend.start();
 
-  const methods = createMethods({ backend, accounts, common, participant: participantId, log });
+  const methods = createMethods({ backend, accounts, common, participant: participantId, privacyKey: participant.privacyPublicKey, log });
   const dispatcher = createDispatcher(methods, { log, tracer: tracer('quorum.gateway'), participant: participantId });
   const server = createRpcServer(dispatcher, { log, corsOrigins: o.corsOrigins });
   const host = o.host ?? '127.0.0.1';

@@ -5,18 +5,10 @@
  * consensus gave (or a generic one when it gave none).
  */
 import { CodedError, ErrorCode, asCodedError } from '../../lib/errors.js';
+import type { AdmittedTransaction } from '../../lib/ethereum/transaction-record.js';
 
-export interface SubmitTx {
-  raw: string;
-  hash: string;
-  from: string;
-  /** hex quantity */
-  nonce: string;
-  /** hex quantity: the tx's gas limit, so the minter can fill blocks without decoding */
-  gasLimit: string;
-  /** hex quantity: the sender's nonce in state at admission (a floor for the pool's nonce tracking) */
-  accountNonce: string;
-}
+/** What the gateway submits: the shared transaction record (lib/ethereum/transaction-record.ts). */
+export type SubmitTx = AdmittedTransaction;
 
 export interface SubmitReply {
   accepted: string[];

@@ -22,7 +22,7 @@ import { freePorts, isPortFree } from '../../lib/ports.js';
 import { hasExited, killGroup, spawnBound, tailFile, terminate, waitExit } from '../../lib/child.js';
 
 /** Order in which a participant's actors are started (stores first, the public endpoint last). */
-export const ACTOR_START_ORDER: readonly ActorName[] = ['state', 'executor', 'consensus', 'gateway'];
+export const ACTOR_START_ORDER: readonly ActorName[] = ['enclave', 'tm', 'state', 'privateState', 'executor', 'consensus', 'gateway'];
 
 /** <repo>/dist (this file compiles to <repo>/dist/cli/launcher/network-runner.js). */
 export const DIST_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -33,6 +33,9 @@ const ENTRY: Record<ActorName, string> = {
   consensus: 'actors/consensus/main.js',
   executor: 'actors/ledger/executor/main.js',
   state: 'actors/ledger/state/main.js',
+  privateState: 'actors/ledger/state/private-main.js',
+  tm: 'actors/tm/main.js',
+  enclave: 'actors/enclave/main.js',
 };
 
 /** Path of an actor's compiled entry point. */
@@ -47,6 +50,8 @@ export interface StartOptions {
   participants?: number;
   /** RPC port of participant i is basePort + i. Default: free ports (the devnet CLI uses 22000). */
   basePort?: number;
+  /** tm API port of participant i is tmBasePort + i (only when generating with basePort). Default 9081. */
+  tmBasePort?: number;
   /** Extra addresses funded in genesis (only when generating; on reuse they must already be funded). */
   fund?: string[];
   /** Database names are <dbPrefix>_<participant>. Default: recorded in <dir>/launcher.json, else quorum_<random>. */
@@ -81,6 +86,8 @@ export interface RunningNetwork {
   network: NetworkDescription;
   /** Index i = participant i+1. */
   rpcUrls: string[];
+  /** Index i = participant i+1: the tm's Tessera-compatible API. */
+  tmUrls: string[];
   natsUrl: string;
   /** Keyed by participant id. */
   secrets: Record<string, ParticipantSecrets>;
@@ -92,11 +99,15 @@ export interface RunningNetwork {
   dbPrefix: string;
   /** Kills one actor process and waits for it to exit (the supervisor restarts it if restartCrashed). */
   kill(participant: string, actor: ActorName, signal?: NodeJS.Signals): Promise<void>;
+  /** Stops one actor (SIGTERM) and keeps it stopped: the supervisor does not restart it until startActor. */
+  stopActor(participant: string, actor: ActorName): Promise<void>;
+  /** Starts an actor stopped by stopActor again, optionally with extra environment. */
+  startActor(participant: string, actor: ActorName, env?: Record<string, string>): void;
   /** SIGTERM all actors (SIGKILL after 10 s), then the nats-server. Keeps databases and dir. */
   stop(): Promise<void>;
   /** stop() + drop the databases + remove the dir if it was a temp dir created by startNetwork. */
   destroy(): Promise<void>;
-  /** Resolves when every gateway answers eth_blockNumber and some gateway names a raft leader. */
+  /** Resolves when every gateway answers eth_blockNumber, every tm its /upcheck, and some gateway names a raft leader. */
   waitReady(timeoutMs?: number): Promise<void>;
   processes(): ActorProcessInfo[];
   logFile(participant: string, actor: ActorName): string;
@@ -157,7 +168,7 @@ class ActorProcess {
     readonly participant: string,
     readonly actor: ActorName,
     private readonly entry: string,
-    private readonly env: NodeJS.ProcessEnv,
+    private env: NodeJS.ProcessEnv,
     readonly logFile: string,
     private readonly restartCrashed: boolean,
   ) {}
@@ -214,6 +225,15 @@ class ActorProcess {
     if (!child || hasExited(child)) return;
     killGroup(child, signal);
     if (!(await waitExit(child, 30_000))) throw new Error(`${this.participant}/${this.actor} (pid ${child.pid}) did not exit after ${signal}`);
+  }
+
+  /** Starts again after stop(), with extra environment for this run (e.g. QUORUM_TM_RECOVER=1). */
+  resume(extraEnv: Record<string, string> = {}): void {
+    if (this.running()) throw new Error(`${this.participant}/${this.actor} is already running`);
+    this.stopping = false;
+    this.crashesInRow = 0;
+    this.env = { ...this.env, ...extraEnv };
+    this.start();
   }
 
   async stop(graceMs: number): Promise<void> {
@@ -275,8 +295,10 @@ async function launch(opts: StartOptions, dir: string, createdDir: boolean): Pro
     if (missing.length) throw new Error(`${paths.network} already exists and does not fund ${missing.join(', ')} (genesis cannot change); use a fresh dir`);
   } else {
     const n = opts.participants ?? 4;
-    const rpcPorts = opts.basePort !== undefined ? undefined : await freePorts(n);
-    network = (await generateNetworkFiles(dir, { participants: n, basePort: opts.basePort, rpcPorts, fund: opts.fund })).network;
+    const ports = opts.basePort !== undefined ? undefined : await freePorts(2 * n);
+    const rpcPorts = ports?.slice(0, n);
+    const tmPorts = ports?.slice(n);
+    network = (await generateNetworkFiles(dir, { participants: n, basePort: opts.basePort, rpcPorts, tmPorts, tmBasePort: opts.tmBasePort, fund: opts.fund })).network;
   }
   paths = networkPaths(dir, network);
   const secrets: Record<string, ParticipantSecrets> = {};
@@ -295,6 +317,7 @@ async function launch(opts: StartOptions, dir: string, createdDir: boolean): Pro
   if (missingEntries.length) throw new Error(`actor entry points missing (run npm run build): ${missingEntries.join(', ')}`);
   for (const p of network.participants) {
     if (!(await isPortFree(p.rpcPort))) throw new Error(`RPC port ${p.rpcPort} of ${p.id} is in use (is another network running from ${dir}?)`);
+    if (!(await isPortFree(p.tmPort))) throw new Error(`tm port ${p.tmPort} of ${p.id} is in use (is another network running from ${dir}?)`);
   }
 
   // 4. databases
@@ -342,6 +365,7 @@ async function launch(opts: StartOptions, dir: string, createdDir: boolean): Pro
   }
 
   const rpcUrls = network.participants.map((p) => `http://127.0.0.1:${p.rpcPort}`);
+  const tmUrls = network.participants.map((p) => `http://127.0.0.1:${p.tmPort}`);
   let stopping: Promise<void> | undefined;
   let destroying: Promise<void> | undefined;
 
@@ -350,10 +374,17 @@ async function launch(opts: StartOptions, dir: string, createdDir: boolean): Pro
       .map((a) => `--- ${path.basename(a.logFile)} (${a.running() ? `pid ${a.child?.pid}` : 'not running'}, restarts ${a.restarts}) ---\n${tailFile(a.logFile, 15) || '(empty)'}`)
       .join('\n');
 
+  const procOf = (participant: string, actor: ActorName): ActorProcess => {
+    const proc = procs.find((a) => a.participant === participant && a.actor === actor);
+    if (!proc) throw new Error(`no actor ${participant}/${actor} in this network`);
+    return proc;
+  };
+
   const handle: RunningNetwork = {
     dir,
     network,
     rpcUrls,
+    tmUrls,
     natsUrl: nats.url,
     secrets,
     networkFile: paths.network,
@@ -365,9 +396,13 @@ async function launch(opts: StartOptions, dir: string, createdDir: boolean): Pro
       procs.map((a) => ({ participant: a.participant, actor: a.actor, pid: a.child?.pid, running: a.running(), restarts: a.restarts, logFile: a.logFile })),
 
     async kill(participant, actor, signal = 'SIGKILL') {
-      const proc = procs.find((a) => a.participant === participant && a.actor === actor);
-      if (!proc) throw new Error(`no actor ${participant}/${actor} in this network`);
-      await proc.kill(signal);
+      await procOf(participant, actor).kill(signal);
+    },
+    async stopActor(participant, actor) {
+      await procOf(participant, actor).stop(10_000);
+    },
+    startActor(participant, actor, env) {
+      procOf(participant, actor).resume(env);
     },
 
     stop() {
@@ -399,6 +434,13 @@ async function launch(opts: StartOptions, dir: string, createdDir: boolean): Pro
               const r = await rpc(u, 'eth_blockNumber');
               if (r.result === undefined) throw new Error(`${u} eth_blockNumber: ${JSON.stringify(r.error)}`);
               return r.result;
+            }),
+          );
+          // Every tm answers its Tessera API (a private transaction needs its recipients' tms).
+          await Promise.all(
+            tmUrls.map(async (u) => {
+              const res = await fetch(`${u}/upcheck`, { signal: AbortSignal.timeout(2_000) });
+              if (!res.ok) throw new Error(`${u}/upcheck: HTTP ${res.status}`);
             }),
           );
           const leaders = await Promise.all(rpcUrls.map((u) => rpc(u, 'raft_leader').catch((e: Error): RpcReply => ({ error: e.message }))));

@@ -10,14 +10,7 @@ import { Common, type ChainConfig } from '@ethereumjs/common';
 import { paramsBlock } from '@ethereumjs/block';
 import { paramsEVM } from '@ethereumjs/evm';
 import { Bloom, paramsVM } from '@ethereumjs/vm';
-import {
-  paramsTx,
-  createTxFromRLP,
-  TransactionType,
-  type TypedTransaction,
-} from '@ethereumjs/tx';
-import { RLP } from '@ethereumjs/rlp';
-import { bytesToBigInt, type Address } from '@ethereumjs/util';
+import { paramsTx, TransactionType } from '@ethereumjs/tx';
 import secp256k1 from 'secp256k1';
 import type { NetworkDescription } from '../network/description.js';
 
@@ -116,54 +109,5 @@ class LedgerCommon extends Common {
     if (this.merged.has(params)) return;
     super.updateParams(params);
     this.merged.add(params);
-  }
-}
-
-/** Decode a raw signed transaction (RLP / typed envelope). Throws on malformed input, wrong chain id, unsupported type. */
-export function decodeTransaction(raw: Uint8Array, common: Common): TypedTransaction {
-  if (raw.length === 0) throw new Error('empty transaction');
-  let tx: TypedTransaction;
-  try {
-    tx = createTxFromRLP(raw, { common, freeze: false });
-  } catch (err) {
-    // Give the common case a clear message (the library's is not always readable).
-    const chainId = chainIdOf(raw);
-    if (chainId !== undefined && chainId !== common.chainId()) {
-      throw new Error(`wrong chain id ${chainId} (this chain is ${common.chainId()})`, { cause: err });
-    }
-    throw err;
-  }
-  if (!ACCEPTED_TX_TYPES.has(tx.type)) throw new Error(`transaction type ${tx.type} is not supported`);
-  if (!tx.isSigned()) throw new Error('transaction is not signed');
-  // The sender is asked for several times (validation, runTx, formatting): derive the address once.
-  // (Frozen afterwards, as the library would: the hash and the recovered public key are cached then.)
-  const recover = tx.getSenderAddress.bind(tx);
-  let sender: Address | undefined;
-  Object.defineProperty(tx, 'getSenderAddress', { value: () => (sender ??= recover()) });
-  Object.freeze(tx);
-  return tx;
-}
-
-/**
- * The sender of a signed transaction (native ecrecover through the tx's Common). The tx object caches
- * the recovered public key, so each tx is recovered at most once per process. Throws on a bad signature.
- */
-export function recoverSender(tx: TypedTransaction): Address {
-  return tx.getSenderAddress();
-}
-
-/** The chain id a raw tx claims (typed: its chainId field; legacy: from an EIP-155 v), if any. Never throws. */
-function chainIdOf(raw: Uint8Array): bigint | undefined {
-  try {
-    if (raw[0] <= 0x7f) {
-      const fields = RLP.decode(raw.subarray(1)) as Uint8Array[];
-      return Array.isArray(fields) && fields[0] instanceof Uint8Array ? bytesToBigInt(fields[0]) : undefined;
-    }
-    const fields = RLP.decode(raw) as Uint8Array[];
-    if (!Array.isArray(fields) || fields.length !== 9 || !(fields[6] instanceof Uint8Array)) return undefined;
-    const v = bytesToBigInt(fields[6]);
-    return v >= 35n ? (v - 35n) / 2n : undefined;
-  } catch {
-    return undefined;
   }
 }

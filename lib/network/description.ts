@@ -5,7 +5,8 @@ import { Address } from '../hex.js';
  * The network description: one JSON file every participant shares. It holds only public material
  * (public keys, addresses, ports); each participant's secrets live in its own secrets file.
  */
-export const ActorName = z.enum(['gateway', 'consensus', 'executor', 'state']);
+/** Every actor kind a participant runs. `state` and `privateState` are one module (the state store) run twice. */
+export const ActorName = z.enum(['gateway', 'consensus', 'executor', 'state', 'privateState', 'tm', 'enclave']);
 export type ActorName = z.infer<typeof ActorName>;
 export const ACTORS: readonly ActorName[] = ActorName.options;
 
@@ -22,6 +23,21 @@ export const RaftParams = z.object({
   maxTxsPerBlock: z.number().int().positive().default(2000),
 });
 
+/** A Tessera-style public key: base64 of a 32-byte Curve25519 key. */
+export const PrivacyPublicKey = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'expected a base64 32-byte public key');
+
+/** A private key locked at rest: scrypt(password) → key that seals the private key with secretbox (all base64). */
+export const LockedKey = z.object({
+  kdf: z.literal('scrypt'),
+  N: z.number().int().positive(),
+  r: z.number().int().positive(),
+  p: z.number().int().positive(),
+  salt: z.string(),
+  nonce: z.string(),
+  sealed: z.string(),
+});
+export type LockedKey = z.infer<typeof LockedKey>;
+
 export const Participant = z.object({
   id: ParticipantId,
   name: z.string(),
@@ -32,6 +48,10 @@ export const Participant = z.object({
   /** Node-managed accounts the gateway signs for (eth_accounts / eth_sendTransaction). */
   accounts: z.array(Address),
   rpcPort: z.number().int().min(1).max(65535),
+  /** The tm's Tessera-compatible HTTP API (127.0.0.1 unless deployed otherwise). */
+  tmPort: z.number().int().min(1).max(65535),
+  /** The participant's privacy public key (Curve25519, base64 of 32 bytes), as privateFor/privateFrom name it. */
+  privacyPublicKey: PrivacyPublicKey,
 });
 export type Participant = z.infer<typeof Participant>;
 
@@ -57,8 +77,20 @@ export const ParticipantSecrets = z.object({
   validatorPrivateKey: z.string().regex(/^[0-9a-f]+$/),
   nkeySeeds: z.record(ActorName, z.string().regex(/^SU[A-Z2-7]+$/)),
   accountKeys: z.array(z.string().regex(/^0x[0-9a-f]{64}$/)),
+  /** The enclave's key pair: the public key (as in the description) and the private key, locked. */
+  enclaveKey: z.object({ publicKey: PrivacyPublicKey, locked: LockedKey }),
+  /**
+   * DEV ONLY: the password that unlocks enclaveKey. A deployment leaves it out and gives the enclave
+   * QUORUM_ENCLAVE_PASSWORD_FILE instead.
+   */
+  enclavePassword: z.string().optional(),
 });
 export type ParticipantSecrets = z.infer<typeof ParticipantSecrets>;
+
+/** The participant that owns a privacy public key, or undefined. */
+export function participantOfKey(network: NetworkDescription, publicKey: string): Participant | undefined {
+  return network.participants.find((p) => p.privacyPublicKey === publicKey);
+}
 
 export function findParticipant(network: NetworkDescription, id: string): Participant {
   const p = network.participants.find((x) => x.id === id);

@@ -11,6 +11,8 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createUser } from '@nats-io/nkeys';
+import nacl from 'tweetnacl';
+import { DEV_SCRYPT_N, lockKey } from '../../actors/enclave/locked-key.js';
 import { privateToAddress } from '@ethereumjs/util';
 import { ACTORS, ActorName, NetworkDescription, ParticipantSecrets, RaftParams } from './description.js';
 import type { z } from 'zod';
@@ -18,6 +20,8 @@ import type { z } from 'zod';
 export const DEFAULT_CHAIN_ID = 1337;
 export const DEFAULT_NETWORK_NAME = 'devnet';
 export const DEFAULT_BASE_PORT = 22000;
+/** Tessera's customary port range: participant i's tm API is on 9081 + i. */
+export const DEFAULT_TM_BASE_PORT = 9081;
 export const DEFAULT_PARTICIPANTS = 4;
 export const DEFAULT_ACCOUNTS_PER_PARTICIPANT = 2;
 /** Quorum's customary genesis gas limit. */
@@ -33,6 +37,9 @@ export interface GenerateOptions {
   basePort?: number;
   /** Explicit RPC port per participant (length must equal `participants`). */
   rpcPorts?: number[];
+  /** Participant i's tm API port is tmBasePort + i. Default 9081. Ignored when tmPorts is given. */
+  tmBasePort?: number;
+  tmPorts?: number[];
   chainId?: number;
   /** Network name; it is the first token of every NATS subject. Default 'devnet'. */
   name?: string;
@@ -90,6 +97,9 @@ export function generateNetwork(opts: GenerateOptions = {}): GeneratedNetwork {
   if (rpcPorts.length !== n) throw new Error(`rpcPorts has ${rpcPorts.length} entries for ${n} participants`);
   for (const p of rpcPorts) if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Error(`invalid rpc port ${p}`);
   if (new Set(rpcPorts).size !== n) throw new Error('rpc ports must be distinct');
+  const tmPorts = opts.tmPorts ?? Array.from({ length: n }, (_, i) => (opts.tmBasePort ?? DEFAULT_TM_BASE_PORT) + i);
+  if (tmPorts.length !== n) throw new Error(`tmPorts has ${tmPorts.length} entries for ${n} participants`);
+  if (new Set([...rpcPorts, ...tmPorts]).size !== 2 * n) throw new Error('rpc and tm ports must all be distinct');
   const accountsPer = opts.accountsPerParticipant ?? DEFAULT_ACCOUNTS_PER_PARTICIPANT;
   const balance = (opts.fundBalance ?? DEFAULT_FUND_BALANCE).toString();
 
@@ -116,13 +126,27 @@ export function generateNetwork(opts: GenerateOptions = {}): GeneratedNetwork {
       accounts.push(address);
       alloc[address] = { balance };
     }
-    participants.push({ id, name: `Participant ${i + 1}`, validatorKey: validator.publicHex, nkeys, accounts, rpcPort: rpcPorts[i] });
+    const box = nacl.box.keyPair();
+    const privacyPublicKey = Buffer.from(box.publicKey).toString('base64');
+    const enclavePassword = randomBytes(18).toString('base64url');
+    participants.push({
+      id,
+      name: `Participant ${i + 1}`,
+      validatorKey: validator.publicHex,
+      nkeys,
+      accounts,
+      rpcPort: rpcPorts[i],
+      tmPort: tmPorts[i],
+      privacyPublicKey,
+    });
     secrets[id] = ParticipantSecrets.parse({
       participant: id,
       devOnly: true,
       validatorPrivateKey: validator.privatePkcs8Hex,
       nkeySeeds,
       accountKeys,
+      enclaveKey: { publicKey: privacyPublicKey, locked: lockKey(box.secretKey, enclavePassword, { N: DEV_SCRYPT_N }) },
+      enclavePassword,
     });
   }
   for (const a of opts.fund ?? []) {

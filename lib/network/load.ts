@@ -35,7 +35,8 @@ export function checkNetwork(network: NetworkDescription): void {
     }
   };
   dup(network.participants.map((p) => p.id), 'participant id');
-  dup(network.participants.map((p) => String(p.rpcPort)), 'rpc port');
+  dup(network.participants.flatMap((p) => [String(p.rpcPort), String(p.tmPort)]), 'rpc/tm port');
+  dup(network.participants.map((p) => p.privacyPublicKey), 'privacy public key');
   dup(network.participants.map((p) => p.validatorKey), 'validator key');
   dup(network.participants.flatMap((p) => ACTORS.map((a) => p.nkeys[a])), 'nkey');
   for (const p of network.participants) {
@@ -90,6 +91,7 @@ export function checkSecrets(network: NetworkDescription, secrets: ParticipantSe
     const addr = '0x' + Buffer.from(privateToAddress(Buffer.from(k.slice(2), 'hex'))).toString('hex');
     if (addr !== p.accounts[i].toLowerCase()) throw new Error(`${file}: account key ${i} does not match account ${p.accounts[i]}`);
   });
+  if (secrets.enclaveKey.publicKey !== p.privacyPublicKey) throw new Error(`${file}: enclave key does not match privacyPublicKey of ${p.id}`);
   let validatorPub: string | undefined;
   try {
     const priv = createPrivateKey({ key: Buffer.from(secrets.validatorPrivateKey, 'hex'), format: 'der', type: 'pkcs8' });

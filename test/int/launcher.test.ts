@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { startNetwork, DIST_DIR, REPO_DIR, type RunningNetwork } from '../../cli/launcher/network-runner.js';
+import { ACTOR_START_ORDER, actorEntry, startNetwork, DIST_DIR, REPO_DIR, type RunningNetwork } from '../../cli/launcher/network-runner.js';
 import { databaseExists } from '../../lib/postgres/admin.js';
 
 // Inside the repo so the stand-ins resolve node_modules like the real actors do.
@@ -51,6 +51,10 @@ if (actor === 'gateway') {
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ jsonrpc: '2.0', id, ...out }));
   }).listen(me.rpcPort, '127.0.0.1');
+}
+if (actor === 'tm') {
+  const me = network.participants.find((p) => p.id === scope.participant);
+  server = http.createServer((req, res) => { res.statusCode = req.url === '/upcheck' ? 200 : 404; res.end("I'm up!"); }).listen(me.tmPort, '127.0.0.1');
 }
 const shutdown = async () => { console.log('fake ' + actor + ' stopping'); server?.close(); await nc.close(); await sql.end(); process.exit(0); };
 process.on('SIGTERM', shutdown);
@@ -93,9 +97,10 @@ describe('local launcher', () => {
   let net: RunningNetwork | undefined;
 
   before(async () => {
-    for (const rel of ['actors/gateway', 'actors/consensus', 'actors/ledger/executor', 'actors/ledger/state']) {
-      await mkdir(path.join(FAKE_DIST, rel), { recursive: true });
-      await writeFile(path.join(FAKE_DIST, rel, 'main.js'), FAKE_ACTOR);
+    for (const actor of ACTOR_START_ORDER) {
+      const entry = actorEntry(actor, FAKE_DIST);
+      await mkdir(path.dirname(entry), { recursive: true });
+      await writeFile(entry, FAKE_ACTOR);
     }
     await writeFile(path.join(FAKE_DIST, 'orphan-parent.mjs'), ORPHAN_PARENT);
   });

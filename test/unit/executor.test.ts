@@ -4,7 +4,7 @@ import { Interface, JsonRpcProvider, Network, id as ethersId, type JsonRpcPayloa
 import { ExecutionEngine, type ExecutedBlock } from '../../actors/ledger/executor/engine.js';
 import { createLedgerCommon } from '../../lib/ethereum/chain.js';
 import { addressOf, devKey, devNetwork, sign1559Tx, signLegacyTx, uintWord } from '../../actors/ledger/executor/dev-tx.js';
-import { RpcBlock, RpcLog, RpcReceipt, RpcTransaction } from '../../actors/ledger/messages.js';
+import { RpcBlock, RpcLog, RpcReceipt, RpcTransaction } from '../../actors/ledger/executor/messages.js';
 import { readAccount } from '../../actors/ledger/state/trie-reader.js';
 import { toHex } from '../../lib/hex.js';
 import type { CommittedBlock } from '../../actors/consensus/messages.js';
@@ -52,7 +52,14 @@ test('genesis: block 0 from the alloc, balances readable from the emitted nodes'
   assert.equal(g.block.sha3Uncles, '0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347');
   validateRpc(g);
   assert.ok(g.nodes.length > 0);
-  assert.deepEqual(engine.head(), { number: 0n, hash: g.hash, stateRoot: g.stateRoot, timestamp: BigInt(network.genesis.timestamp), gasLimit: 30_000_000n });
+  assert.deepEqual(engine.head(), {
+    number: 0n,
+    hash: g.hash,
+    stateRoot: g.stateRoot,
+    privateStateRoot: '0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421', // the empty trie: nothing private yet
+    timestamp: BigInt(network.genesis.timestamp),
+    gasLimit: 30_000_000n,
+  });
   const nodes = nodeMap([g]);
   for (const addr of Object.keys(network.genesis.alloc)) {
     const acc = await readAccount(nodes, g.stateRoot, addr);
@@ -193,9 +200,9 @@ test('invalid committed transactions are dropped deterministically with a reason
   assert.equal(b1.dropped.length, 8);
   assert.match(reasons[0], /nonce too low/);
   assert.match(reasons[1], /nonce too high/);
-  assert.match(reasons[2], /invalid transaction.*(chain|EIP155)/i);
-  assert.match(reasons[3], /invalid transaction.*chain/i);
-  assert.match(reasons[4], /invalid transaction/);
+  assert.match(reasons[2], /invalid chain id: got 999/i);
+  assert.match(reasons[3], /invalid chain id: got 999/i);
+  assert.match(reasons[4], /transaction type not supported: 18/);
   assert.match(reasons[5], /insufficient funds/);
   assert.match(reasons[6], /exceeds the block's remaining gas/);
   assert.match(reasons[7], /intrinsic gas too low/);

@@ -42,7 +42,7 @@ describe('gateway tx admission: decode', () => {
     assert.equal(tx.raw, toHex(raw));
     assert.equal(tx.nonce, 3n);
     assert.equal(tx.type, 0);
-    assert.equal(tx.chainId, BigInt(CHAIN_ID));
+    assert.equal(tx.isPrivate, false);
     assert.equal(tx.intrinsicGas, 21000n);
     assert.ok(admitTransaction(tx, facts(3n)).ok);
   });
@@ -70,8 +70,13 @@ describe('gateway tx admission: decode', () => {
   });
 
   it('rejects a tx signed for another chain', () => {
+    const r = decodeRawTransaction(signLegacy({}, commonFor(5)), common);
+    assert.match(rejection(r), /^invalid chain id: got 5, expected 1337/);
+  });
+
+  it('reads v = 37/38 as private (as GoQuorum does, so chain id 1 is out): its data must be a payload hash', () => {
     const r = decodeRawTransaction(signLegacy({}, commonFor(1)), common);
-    assert.match(rejection(r), /^invalid chain id: got 1, expected 1337/);
+    assert.match(rejection(r), /^invalid private transaction: its data must be the 64-byte hash/);
   });
 
   it('rejects legacy txs without a chain id (pre-EIP-155)', () => {

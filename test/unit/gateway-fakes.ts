@@ -6,7 +6,10 @@ import { createAccounts } from '../../actors/gateway/accounts.js';
 import { createDispatcher } from '../../actors/gateway/rpc/dispatch.js';
 import { createMethods } from '../../actors/gateway/rpc/methods.js';
 import type { ConsensusStatus } from '../../actors/consensus/messages.js';
-import type { AccountState, BlockTag, CallRequest, Head, LogFilter, RpcBlock } from '../../actors/ledger/messages.js';
+import type { BlockTag, CallRequest, Head, LogFilter, PrivacyMetadata, RpcBlock } from '../../actors/ledger/executor/messages.js';
+import type { AccountState } from '../../actors/ledger/state/messages.js';
+import type { ReceivedPayload, TmSendRequest } from '../../actors/tm/messages.js';
+import type { StateKind } from '../../lib/subjects.js';
 import { createLedgerCommon } from '../../lib/ethereum/chain.js';
 import { CodedError } from '../../lib/errors.js';
 import { quantity } from '../../lib/hex.js';
@@ -171,18 +174,46 @@ export class FakeBackend implements Backend {
     this.estimateCalls.push(call);
     return this.estimate;
   }
-  async account(address: string, block: bigint) {
+  async account(address: string, block: bigint, kind: StateKind = 'public') {
     this.check();
+    if (kind === 'private') return this.privateAccounts.get(address.toLowerCase()) ?? null;
     this.reads.push({ kind: 'account', address, block });
     return this.accountsState.get(address.toLowerCase()) ?? null;
   }
-  async code(address: string, block: bigint) {
+  async code(address: string, block: bigint, kind: StateKind = 'public') {
+    if (kind === 'private') return this.privateCode.get(address.toLowerCase()) ?? '0x';
     this.reads.push({ kind: 'code', address, block });
     return '0x';
   }
-  async storage(address: string, slot: string, block: bigint) {
+  async storage(address: string, slot: string, block: bigint, kind: StateKind = 'public') {
+    if (kind === 'private') return this.privateCode.has(address.toLowerCase()) ? '0x' + '2a'.padStart(64, '0') : ZERO_HASH;
     this.reads.push({ kind: 'storage', address, block, slot });
     return ZERO_HASH;
+  }
+  // ---- privacy: a private state and a tm, in memory
+  privateAccounts = new Map<string, AccountState>();
+  privateCode = new Map<string, string>();
+  privacy = new Map<string, PrivacyMetadata>();
+  tmSent: TmSendRequest[] = [];
+  tmSendError: CodedError | null = null;
+  payloads = new Map<string, ReceivedPayload>();
+  async privacyMetadata(address: string) {
+    return this.privacy.get(address.toLowerCase()) ?? null;
+  }
+  async tmSend(req: TmSendRequest) {
+    if (this.tmSendError) throw this.tmSendError;
+    this.tmSent.push(req);
+    const hashHex = '0x' + (this.tmSent.length.toString(16).padStart(2, '0')).repeat(64);
+    return { hashHex, key: Buffer.from(hashHex.slice(2), 'hex').toString('base64') };
+  }
+  async tmStoreRaw(payload: string, from?: string) {
+    return this.tmSend({ payload, from, to: [], privacyFlag: 0 });
+  }
+  async tmSendSigned(hash: string, _to: string[], _flag: 0 | 1 | 3) {
+    return { hashHex: hash, key: Buffer.from(hash.slice(2), 'hex').toString('base64') };
+  }
+  async tmReceive(hashes: string[]) {
+    return hashes.map((h): ReceivedPayload => this.payloads.get(h.toLowerCase()) ?? { hash: h, found: false });
   }
   async poolNonce(address: string) {
     return this.pool.get(address.toLowerCase()) ?? null;

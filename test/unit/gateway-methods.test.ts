@@ -15,7 +15,7 @@ describe('gateway methods: chain facts', () => {
     assert.equal((await rpc.call('eth_syncing')).result, false);
     assert.equal((await rpc.call('net_listening')).result, true);
     assert.match(String((await rpc.call('web3_clientVersion')).result), /^quorum-actors\/v0\.1\.0\//);
-    assert.deepEqual((await rpc.call('rpc_modules')).result, { eth: '1.0', net: '1.0', web3: '1.0', raft: '1.0', rpc: '1.0' });
+    assert.deepEqual((await rpc.call('rpc_modules')).result, { eth: '1.0', net: '1.0', web3: '1.0', raft: '1.0', rpc: '1.0', quorum: '1.0' });
     assert.equal((await rpc.call('eth_blockNumber')).result, '0x10');
     assert.deepEqual((await rpc.call('eth_accounts')).result, [ADDRESS]);
     assert.equal((await rpc.call('eth_chainId', [1])).error?.code, -32602);

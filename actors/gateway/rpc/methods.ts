@@ -5,7 +5,7 @@
 import type { Common } from '@ethereumjs/common';
 import { keccak_256 } from '@noble/hashes/sha3';
 import { z } from 'zod';
-import type { BlockTag, CallRequest } from '../../ledger/messages.js';
+import type { BlockTag, CallRequest } from '../../ledger/executor/messages.js';
 import { CodedError, ErrorCode } from '../../../lib/errors.js';
 import { fromHex, quantity, toHex } from '../../../lib/hex.js';
 import type { Logger } from '../../../lib/logger.js';
@@ -14,6 +14,7 @@ import { NonceSequencer, type NodeAccounts } from '../accounts.js';
 import type { Backend } from '../backend.js';
 import { admitTransaction, decodeRawTransaction, type DecodedTx } from '../tx-admission.js';
 import { RpcCode, RpcError, invalidParams } from './errors.js';
+import { createPrivateMethods } from './private-methods.js';
 import {
   AddressParam,
   BlockCount,
@@ -47,6 +48,8 @@ export interface MethodDeps {
   /** The chain's Common (chain id, hardfork rules, native ecrecover). */
   common: Common;
   participant: string;
+  /** This participant's privacy public key (privateFrom when a private transaction names none). */
+  privacyKey?: string;
   clientVersion?: string;
   log?: Logger;
 }
@@ -134,9 +137,12 @@ export function createMethods(deps: MethodDeps): Record<string, Method> {
   // ---- sending -----------------------------------------------------------------------------------------
 
   /** Decode + admission against the state at head. Throws CodedError(Rejected). */
-  async function admit(bytes: Uint8Array): Promise<AdmittedTx> {
+  async function admit(bytes: Uint8Array, opts: { private?: boolean } = {}): Promise<AdmittedTx> {
     const decoded = decodeRawTransaction(bytes, common);
     if (!decoded.ok) throw decoded.error;
+    if (decoded.value.isPrivate && !opts.private) {
+      throw rejected('a private transaction (v = 37/38) is sent with eth_sendRawPrivateTransaction, which shares its payload with its recipients');
+    }
     const head = await backend.head();
     const account = await backend.account(decoded.value.from, BigInt(head.number));
     const admitted = admitTransaction(decoded.value, {
@@ -150,10 +156,25 @@ export function createMethods(deps: MethodDeps): Record<string, Method> {
   const enqueue = (tx: AdmittedTx): Promise<void> =>
     backend.submit({ raw: tx.raw, hash: tx.hash, from: tx.from, nonce: quantity(tx.nonce), gasLimit: quantity(tx.gasLimit), accountNonce: quantity(tx.accountNonce) });
 
+  const privateMethods = createPrivateMethods({
+    backend,
+    common,
+    accounts,
+    nonces,
+    privacyKey: deps.privacyKey ?? '',
+    admit: (raw) => admit(raw, { private: true }),
+    enqueue,
+    pendingNonce,
+    resolveNumber,
+    callData,
+  });
+
   async function sendTransaction(args: z.infer<typeof SendTxParam>, ctx: CallContext): Promise<string> {
-    if (args.privateFor !== undefined || args.privateFrom !== undefined || args.privacyFlag !== undefined) {
-      throw rejected('private transactions are not supported by this gateway yet');
+    if (args.privateFor !== undefined) {
+      if (!deps.privacyKey) throw rejected('private transactions are not enabled on this gateway');
+      return privateMethods.sendPrivateTransaction(args, ctx);
     }
+    if (args.privateFrom !== undefined || args.privacyFlag !== undefined) throw invalidParams('privateFrom and privacyFlag need privateFor');
     const from = args.from.toLowerCase();
     if (!accounts.has(from)) throw rejected(`unknown account ${args.from}`);
     for (const fee of [args.gasPrice, args.maxFeePerGas, args.maxPriorityFeePerGas]) {
@@ -232,7 +253,7 @@ export function createMethods(deps: MethodDeps): Record<string, Method> {
     },
     rpc_modules: async (params) => {
       positional(params, []);
-      return { eth: '1.0', net: '1.0', web3: '1.0', raft: '1.0', rpc: '1.0' };
+      return { eth: '1.0', net: '1.0', web3: '1.0', raft: '1.0', rpc: '1.0', quorum: '1.0' };
     },
 
     eth_chainId: async (params) => {
@@ -308,13 +329,18 @@ export function createMethods(deps: MethodDeps): Record<string, Method> {
       if (block === 'pending') return quantity(await pendingNonce(address));
       return quantity(await stateNonce(address, await resolveNumber(block)));
     },
+    // A contract this participant holds privately is read from its private state (as GoQuorum does for a party).
     eth_getCode: async (params) => {
       const [address, block] = positional(params, [AddressParam, BlockParam.optional()]);
-      return backend.code(address, await resolveNumber(block));
+      const n = await resolveNumber(block);
+      const privateCode = await backend.code(address, n, 'private');
+      return privateCode !== '0x' ? privateCode : backend.code(address, n);
     },
     eth_getStorageAt: async (params) => {
       const [address, slot, block] = positional(params, [AddressParam, StorageSlot, BlockParam.optional()]);
-      return backend.storage(address, slot, await resolveNumber(block));
+      const n = await resolveNumber(block);
+      const isPrivate = (await backend.code(address, n, 'private')) !== '0x';
+      return backend.storage(address, slot, n, isPrivate ? 'private' : 'public');
     },
 
     eth_call: async (params) => {
@@ -397,6 +423,8 @@ export function createMethods(deps: MethodDeps): Record<string, Method> {
       const [filter] = positional(params, [FilterParam]);
       return backend.logs(filter);
     },
+
+    ...privateMethods.methods,
 
     raft_leader: async (params) => {
       positional(params, []);

@@ -3,7 +3,7 @@
  * 'missing value for required argument 1', 'invalid argument 0: ...', 'too many arguments, want at most 2'.
  */
 import { z, type ZodType } from 'zod';
-import { CallRequest, LogFilter, type BlockTag } from '../../ledger/messages.js';
+import { CallRequest, LogFilter, type BlockTag } from '../../ledger/executor/messages.js';
 import { Address, Hash32, HexBytes, HexQuantity } from '../../../lib/hex.js';
 import { invalidParams } from './errors.js';
 

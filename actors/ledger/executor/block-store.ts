@@ -5,8 +5,8 @@
  */
 import type { Sql, TransactionSql } from 'postgres';
 import type { Migration } from '../../../lib/event-store/migrations.js';
-import type { LogFilter, RpcBlock, RpcLog, RpcReceipt, RpcTransaction } from '../messages.js';
-import type { ExecutedBlock } from './engine.js';
+import type { LogFilter, RpcBlock, RpcLog, RpcReceipt, RpcTransaction } from './messages.js';
+import type { ExecutedBlock, PrivateContract } from './engine.js';
 
 export const blockStoreMigrations: readonly Migration[] = [
   {
@@ -48,14 +48,63 @@ export const blockStoreMigrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    description: 'private state: root per block, private receipts and logs, private contracts',
+    sql: `
+      alter table ledger_blocks add column private_state_root text;
+      create table ledger_private_receipts (
+        hash text primary key,
+        block_number bigint not null,
+        receipt json not null
+      );
+      create table ledger_private_logs (
+        block_number bigint not null,
+        log_index int not null,
+        address text not null,
+        topic0 text, topic1 text, topic2 text, topic3 text,
+        log json not null,
+        primary key (block_number, log_index)
+      );
+      create index ledger_private_logs_address on ledger_private_logs (address, block_number);
+      create table ledger_private_contracts (
+        address text primary key,
+        creation_tx text not null,
+        privacy_flag int not null,
+        parties json not null,
+        block_number bigint not null
+      );
+    `,
+  },
 ];
 
 export interface StoredHead {
   number: bigint;
   hash: string;
   stateRoot: string;
+  privateStateRoot: string;
   timestamp: bigint;
 }
+
+const EMPTY_ROOT = '0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421';
+const headOf = (r: Record<string, unknown>): StoredHead => ({
+  number: BigInt(r.number as string),
+  hash: r.hash as string,
+  stateRoot: r.state_root as string,
+  privateStateRoot: (r.private_state_root as string | null) ?? EMPTY_ROOT,
+  timestamp: BigInt(r.timestamp as string),
+});
+
+const logRow = <J>(b: ExecutedBlock, l: RpcLog, json: (v: never) => J) => ({
+  block_number: b.number.toString(),
+  log_index: Number(BigInt(l.logIndex)),
+  address: l.address.toLowerCase(),
+  topic0: l.topics[0] ?? null,
+  topic1: l.topics[1] ?? null,
+  topic2: l.topics[2] ?? null,
+  topic3: l.topics[3] ?? null,
+  log: json(l as never),
+});
 
 /** Store consecutive executed blocks with their transactions, receipts, logs and dropped txs (multi-row inserts). */
 export async function writeBlocks(tx: TransactionSql, blocks: readonly ExecutedBlock[]): Promise<void> {
@@ -63,7 +112,14 @@ export async function writeBlocks(tx: TransactionSql, blocks: readonly ExecutedB
     for (let i = 0; i < rows.length; i += 1000) await insert(rows.slice(i, i + 1000));
   };
   await inChunks(
-    blocks.map((b) => ({ number: b.number.toString(), hash: b.hash, state_root: b.stateRoot, timestamp: b.timestamp.toString(), block: tx.json(b.block as never) })),
+    blocks.map((b) => ({
+      number: b.number.toString(),
+      hash: b.hash,
+      state_root: b.stateRoot,
+      private_state_root: b.privateStateRoot,
+      timestamp: b.timestamp.toString(),
+      block: tx.json(b.block as never),
+    })),
     (rows) => tx`insert into ledger_blocks ${tx(rows)}`,
   );
   await inChunks(
@@ -73,19 +129,28 @@ export async function writeBlocks(tx: TransactionSql, blocks: readonly ExecutedB
     (rows) => tx`insert into ledger_transactions ${tx(rows)}`,
   );
   await inChunks(
+    blocks.flatMap((b) => b.logs.map((l) => logRow(b, l, tx.json))),
+    (rows) => tx`insert into ledger_logs ${tx(rows)}`,
+  );
+  await inChunks(
+    blocks.flatMap((b) => b.privateReceipts.map((r) => ({ hash: r.transactionHash, block_number: b.number.toString(), receipt: tx.json(r as never) }))),
+    (rows) => tx`insert into ledger_private_receipts ${tx(rows)}`,
+  );
+  await inChunks(
+    blocks.flatMap((b) => b.privateLogs.map((l) => logRow(b, l, tx.json))),
+    (rows) => tx`insert into ledger_private_logs ${tx(rows)}`,
+  );
+  await inChunks(
     blocks.flatMap((b) =>
-      b.logs.map((l) => ({
+      b.privateContracts.map((c) => ({
+        address: c.address.toLowerCase(),
+        creation_tx: c.creationTxHash,
+        privacy_flag: c.privacyFlag,
+        parties: tx.json(c.parties as never),
         block_number: b.number.toString(),
-        log_index: Number(BigInt(l.logIndex)),
-        address: l.address.toLowerCase(),
-        topic0: l.topics[0] ?? null,
-        topic1: l.topics[1] ?? null,
-        topic2: l.topics[2] ?? null,
-        topic3: l.topics[3] ?? null,
-        log: tx.json(l as never),
       })),
     ),
-    (rows) => tx`insert into ledger_logs ${tx(rows)}`,
+    (rows) => tx`insert into ledger_private_contracts ${tx(rows)}`,
   );
   await inChunks(
     blocks.flatMap((b) => b.dropped.map((d) => ({ hash: d.hash, block_number: b.number.toString(), reason: d.reason }))),
@@ -97,13 +162,25 @@ export class BlockQueries {
   constructor(private readonly sql: Sql) {}
 
   async head(): Promise<StoredHead | null> {
-    const [r] = await this.sql`select number, hash, state_root, timestamp from ledger_blocks order by number desc limit 1`;
-    return r ? { number: BigInt(r.number), hash: r.hash, stateRoot: r.state_root, timestamp: BigInt(r.timestamp) } : null;
+    const [r] = await this.sql`select number, hash, state_root, private_state_root, timestamp from ledger_blocks order by number desc limit 1`;
+    return r ? headOf(r) : null;
   }
 
   async header(number: bigint): Promise<StoredHead | null> {
-    const [r] = await this.sql`select number, hash, state_root, timestamp from ledger_blocks where number = ${number.toString()}`;
-    return r ? { number: BigInt(r.number), hash: r.hash, stateRoot: r.state_root, timestamp: BigInt(r.timestamp) } : null;
+    const [r] = await this.sql`select number, hash, state_root, private_state_root, timestamp from ledger_blocks where number = ${number.toString()}`;
+    return r ? headOf(r) : null;
+  }
+
+  /** Every private contract this participant holds, with the block that created it (loaded at start). */
+  async privateContracts(): Promise<(PrivateContract & { block: bigint })[]> {
+    const rows = await this.sql`select address, creation_tx, privacy_flag, parties, block_number from ledger_private_contracts`;
+    return rows.map((r) => ({
+      address: r.address as string,
+      creationTxHash: r.creation_tx as string,
+      privacyFlag: Number(r.privacy_flag) as PrivateContract['privacyFlag'],
+      parties: r.parties as string[],
+      block: BigInt(r.block_number),
+    }));
   }
 
   async hashOf(number: bigint): Promise<string | null> {
@@ -137,8 +214,12 @@ export class BlockQueries {
     return r ? (r.tx as RpcTransaction) : null;
   }
 
+  /** A party to a private transaction sees its private receipt; everyone else the public one. */
   async receipt(hash: string): Promise<RpcReceipt | null> {
-    const [r] = await this.sql`select receipt from ledger_transactions where hash = ${hash.toLowerCase()}`;
+    const h = hash.toLowerCase();
+    const [p] = await this.sql`select receipt from ledger_private_receipts where hash = ${h}`;
+    if (p) return p.receipt as RpcReceipt;
+    const [r] = await this.sql`select receipt from ledger_transactions where hash = ${h}`;
     return r ? (r.receipt as RpcReceipt) : null;
   }
 
@@ -152,10 +233,12 @@ export class BlockQueries {
       const column = sql(`topic${i}`);
       return sql`and ${column} in ${sql(options)}`;
     });
-    const rows = await sql`select log from ledger_logs
+    // Public logs and this participant's private logs (their indexes never collide within a block).
+    const select = (table: string) => sql`select block_number, log_index, log from ${sql(table)}
       where block_number between ${from.toString()} and ${to.toString()}
       ${addresses.length ? sql`and address in ${sql(addresses)}` : sql``}
-      ${topicConds.reduce((acc, c) => sql`${acc} ${c}`, sql``)}
+      ${topicConds.reduce((acc, c) => sql`${acc} ${c}`, sql``)}`;
+    const rows = await sql`${select('ledger_logs')} union all ${select('ledger_private_logs')}
       order by block_number, log_index limit ${limit + 1}`;
     return rows.map((r) => r.log as RpcLog);
   }

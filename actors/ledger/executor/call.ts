@@ -8,11 +8,13 @@ import { createTx, type TypedTransaction } from '@ethereumjs/tx';
 import { Address, bytesToHex, createZeroAddress, hexToBytes } from '@ethereumjs/util';
 import { runTx, type RunTxResult, type VM } from '@ethereumjs/vm';
 import { CodedError, ErrorCode } from '../../../lib/errors.js';
-import type { CallRequest } from '../messages.js';
+import type { CallRequest } from './messages.js';
 import { MissingStateNodeError } from './recording-db.js';
 
 export interface CallAt {
   stateRoot: string;
+  /** This participant's private state root at that block (absent: empty). */
+  privateStateRoot?: string;
   number: bigint;
   timestamp: bigint;
 }

@@ -13,33 +13,55 @@ import { createVM, type VM } from '@ethereumjs/vm';
 import { CodedError, ErrorCode } from '../../../lib/errors.js';
 import type { NetworkDescription } from '../../../lib/network/description.js';
 import type { CommittedBlock } from '../../consensus/messages.js';
-import type { CallRequest } from '../messages.js';
+import type { CallRequest } from './messages.js';
 import { runCall, estimateGas, type CallAt, type CallResult } from './call.js';
 import { createLedgerCommon, keccak256 } from '../../../lib/ethereum/chain.js';
 import { BatchingStateManager } from './state-manager.js';
 import {
+  EMPTY_STATE_ROOT,
   envBlock,
   executeCommittedBlock,
   executedGenesis,
   ExecutionEnvironmentError,
   genesisHeader,
   type ExecutedBlock,
+  type FetchPayloads,
   type HeadInfo,
 } from './execute-block.js';
+import type { PrivateContract } from '../../../lib/ethereum/privacy-rules.js';
 import { NodeStore, OverlayDB, StoreDB, type FetchNodes } from './recording-db.js';
 
-export type { ExecutedBlock, HeadInfo, DroppedTx } from './execute-block.js';
+export type { ExecutedBlock, HeadInfo, DroppedTx, FetchPayloads } from './execute-block.js';
+export type { PrivateContract } from '../../../lib/ethereum/privacy-rules.js';
 export type { CallAt, CallResult } from './call.js';
 export { ExecutionEnvironmentError } from './execute-block.js';
 
 type EVMMockBlock = Awaited<ReturnType<EVMMockBlockchainInterface['getBlock']>>;
 
+export interface RestartHead {
+  number: bigint;
+  hash: string;
+  stateRoot: string;
+  /** Absent in blocks stored before private state existed: the empty root. */
+  privateStateRoot?: string;
+  timestamp: bigint;
+  gasLimit?: bigint;
+}
+
+const notAParty: FetchPayloads = async (hashes) => new Map(hashes.map((hash) => [hash, { hash, found: false as const }]));
+
 export interface EngineOptions {
   network: Pick<NetworkDescription, 'chainId' | 'name' | 'genesis'>;
   /** Trie database entries by key (the public state store), asked on a cache miss. Return null for unknown keys. */
   fetchNodes?: FetchNodes;
+  /** The same for this participant's private state (the private state store). */
+  fetchPrivateNodes?: FetchNodes;
+  /** Decrypted payloads of private transactions, from this participant's tm. Default: a party to nothing. */
+  payloads?: FetchPayloads;
+  /** Private contracts created before the restart point (with the block that created each). */
+  privateContracts?: (PrivateContract & { block: bigint })[];
   /** Restart point: the last executed block. Absent: build genesis (block 0) from network.genesis.alloc. */
-  head?: { number: bigint; hash: string; stateRoot: string; timestamp: bigint; gasLimit?: bigint };
+  head?: RestartHead;
   /**
    * Hash of an earlier block, for BLOCKHASH after a restart (the engine remembers the last 256 it executed,
    * but not those before a restart). Without it, a BLOCKHASH of an unknown block aborts the block.
@@ -105,13 +127,25 @@ function stateManagerOver(common: Common, db: StoreDB | OverlayDB, root?: Uint8A
   return new BatchingStateManager({ common, trie, caches: new Caches(), keccak: keccak256 });
 }
 
+/** This participant's private state: its own trie, VM and node store, beside the public ones. */
+interface PrivateSide {
+  store: NodeStore;
+  storeDb: StoreDB;
+  vm: VM;
+  /** Known private contracts, with the block that created each (forgotten again when that block is rolled back). */
+  contracts: Map<string, PrivateContract & { block: bigint }>;
+}
+
 export class ExecutionEngine {
   private vm!: VM;
+  private priv!: PrivateSide;
+  private payloads: FetchPayloads = notAParty;
   private head_: HeadInfo;
   private genesis_: ExecutedBlock | null = null;
   private readonly exec = new Serial();
   private readonly calls = new Serial();
   private callVm: { vm: VM; db: OverlayDB; root: string } | null = null;
+  private privateCallVm: { vm: VM; db: OverlayDB; root: string } | null = null;
   private broken: Error | null = null;
   readonly coinbase = createZeroAddress();
 
@@ -134,21 +168,35 @@ export class ExecutionEngine {
     const recent = new RecentBlocks(opts.blockHash);
     const gasLimit = BigInt(opts.network.genesis.gasLimit);
     const limit = opts.fetchNodes && opts.nodeCacheLimit !== undefined ? opts.nodeCacheLimit : Infinity;
+    const privateStore = new NodeStore(opts.fetchPrivateNodes);
+    const contracts = new Map((opts.privateContracts ?? []).map((c) => [c.address.toLowerCase(), { ...c, address: c.address.toLowerCase() }]));
+    const init = (engine: ExecutionEngine) => {
+      engine.nodeCacheLimit = limit;
+      engine.payloads = opts.payloads ?? notAParty;
+      engine.priv = { store: privateStore, storeDb: new StoreDB(privateStore), vm: undefined as unknown as VM, contracts };
+    };
     if (opts.head) {
       const h = opts.head;
-      const head: HeadInfo = { number: h.number, hash: h.hash, stateRoot: h.stateRoot, timestamp: h.timestamp, gasLimit: h.gasLimit ?? gasLimit };
+      const head: HeadInfo = {
+        number: h.number,
+        hash: h.hash,
+        stateRoot: h.stateRoot,
+        privateStateRoot: h.privateStateRoot ?? EMPTY_STATE_ROOT,
+        timestamp: h.timestamp,
+        gasLimit: h.gasLimit ?? gasLimit,
+      };
       const engine = new ExecutionEngine(common, store, storeDb, recent, head);
-      engine.nodeCacheLimit = limit;
-      await engine.buildVm(head.stateRoot);
+      init(engine);
+      await engine.buildVm(head.stateRoot, head.privateStateRoot);
       recent.remember(head.number, head.hash);
       return engine;
     }
     // Genesis: block 0 from the alloc.
     const timestamp = BigInt(opts.network.genesis.timestamp);
-    const placeholder: HeadInfo = { number: 0n, hash: '0x', stateRoot: '0x', timestamp, gasLimit };
+    const placeholder: HeadInfo = { number: 0n, hash: '0x', stateRoot: '0x', privateStateRoot: EMPTY_STATE_ROOT, timestamp, gasLimit };
     const engine = new ExecutionEngine(common, store, storeDb, recent, placeholder);
-    engine.nodeCacheLimit = limit;
-    await engine.buildVm();
+    init(engine);
+    await engine.buildVm(undefined, EMPTY_STATE_ROOT);
     store.startRecording();
     const sm = engine.vm.stateManager;
     const alloc = Object.entries(opts.network.genesis.alloc).sort(([a], [b]) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1));
@@ -159,15 +207,25 @@ export class ExecutionEngine {
     const nodes = store.takeRecorded();
     const header = genesisHeader(common, root, timestamp, gasLimit);
     engine.genesis_ = executedGenesis(header, nodes);
-    engine.head_ = { number: 0n, hash: engine.genesis_.hash, stateRoot: bytesToHex(root), timestamp, gasLimit };
+    engine.head_ = { number: 0n, hash: engine.genesis_.hash, stateRoot: bytesToHex(root), privateStateRoot: EMPTY_STATE_ROOT, timestamp, gasLimit };
     recent.remember(0n, engine.genesis_.hash);
     return engine;
   }
 
-  private async buildVm(stateRoot?: string): Promise<void> {
+  private async buildVm(stateRoot: string | undefined, privateStateRoot: string): Promise<void> {
     const root = stateRoot ? hexToBytes(stateRoot as `0x${string}`) : undefined;
     const stateManager = stateManagerOver(this.common, this.storeDb, root);
     this.vm = await createVM({ common: this.common, stateManager, blockchain: this.recent });
+    const privateManager = stateManagerOver(this.common, this.priv.storeDb, hexToBytes(privateStateRoot as `0x${string}`));
+    this.priv.vm = await createVM({ common: this.common, stateManager: privateManager, blockchain: this.recent });
+  }
+
+  /** A private contract's metadata (eth_getContractPrivacyMetadata), as of the stored head. */
+  privateContract(address: string): PrivateContract | undefined {
+    const c = this.priv.contracts.get(address.toLowerCase());
+    if (!c) return undefined;
+    const { block: _block, ...meta } = c;
+    return meta;
   }
 
   /** The genesis block built at create() (with the nodes to persist); null when the engine restarted from a head. */
@@ -195,16 +253,32 @@ export class ExecutionEngine {
         this.store.entries.clear();
         this.vm.stateManager.clearCaches();
       }
+      if (this.priv.store.canFetch && this.priv.store.size > this.nodeCacheLimit) {
+        this.priv.store.entries.clear();
+        this.priv.vm.stateManager.clearCaches();
+      }
       try {
+        const contracts = this.priv.contracts;
         const executed = await executeCommittedBlock(
-          { vm: this.vm, common: this.common, store: this.store, storeDb: this.storeDb, coinbase: this.coinbase, blockHashFaults: () => this.recent.faults },
+          {
+            vm: this.vm,
+            common: this.common,
+            store: this.store,
+            storeDb: this.storeDb,
+            coinbase: this.coinbase,
+            private: { vm: this.priv.vm, store: this.priv.store, storeDb: this.priv.storeDb, contract: (a) => contracts.get(a.toLowerCase()) },
+            payloads: this.payloads,
+            blockHashFaults: () => this.recent.faults,
+          },
           parent,
           block,
         );
+        for (const c of executed.privateContracts) contracts.set(c.address.toLowerCase(), { ...c, block: executed.number });
         this.head_ = {
           number: executed.number,
           hash: executed.hash,
           stateRoot: executed.stateRoot,
+          privateStateRoot: executed.privateStateRoot,
           timestamp: executed.timestamp,
           gasLimit: executed.gasLimit,
         };
@@ -214,7 +288,7 @@ export class ExecutionEngine {
         // Whatever the VM holds now is suspect: start again from the parent's state (the store kept only
         // what earlier blocks persisted; the aborted block's entries were discarded).
         try {
-          await this.buildVm(parent.stateRoot);
+          await this.buildVm(parent.stateRoot, parent.privateStateRoot);
         } catch (rebuildErr) {
           this.broken = new Error(`executor state could not be rebuilt at block ${parent.number}`, { cause: rebuildErr });
         }
@@ -229,63 +303,90 @@ export class ExecutionEngine {
    * executeBlock. With fetchNodes, the in-memory entries are dropped too: entries of blocks after `head` may
    * never have been persisted, and a block executed again must report them again in its `nodes`.
    */
-  resetTo(head: { number: bigint; hash: string; stateRoot: string; timestamp: bigint; gasLimit?: bigint }): Promise<void> {
+  resetTo(head: RestartHead): Promise<void> {
     return this.exec.run(async () => {
-      const h: HeadInfo = { number: head.number, hash: head.hash, stateRoot: head.stateRoot, timestamp: head.timestamp, gasLimit: head.gasLimit ?? this.head_.gasLimit };
+      const h: HeadInfo = {
+        number: head.number,
+        hash: head.hash,
+        stateRoot: head.stateRoot,
+        privateStateRoot: head.privateStateRoot ?? EMPTY_STATE_ROOT,
+        timestamp: head.timestamp,
+        gasLimit: head.gasLimit ?? this.head_.gasLimit,
+      };
       if (this.store.canFetch) this.store.entries.clear();
-      await this.buildVm(h.stateRoot);
+      if (this.priv.store.canFetch) this.priv.store.entries.clear();
+      for (const [address, c] of this.priv.contracts) if (c.block > h.number) this.priv.contracts.delete(address);
+      await this.buildVm(h.stateRoot, h.privateStateRoot);
       this.head_ = h;
       this.broken = null;
       this.recent.remember(h.number, h.hash);
     });
   }
 
-  /** eth_call. Runs on a separate VM over the same node store (writes never leave the call). */
-  call(req: CallRequest, at: 'latest' | CallAt = 'latest'): Promise<CallResult> {
+  /**
+   * eth_call. Runs on a separate VM over the same node store (writes never leave the call). A call to a
+   * contract that lives in this participant's private state runs on the private state (as GoQuorum does for
+   * a party); `private: true` forces that (a private contract creation, estimated before it is sent).
+   */
+  call(req: CallRequest, at: 'latest' | CallAt = 'latest', opts: { private?: boolean } = {}): Promise<CallResult> {
     return this.calls.run(async () => {
       const target = at === 'latest' ? this.latestAt() : at;
-      const vm = await this.callVmAt(target.stateRoot);
+      const vm = await this.queryVm(req, target, opts.private);
       return runCall(vm, this.common, envBlock(this.common, this.parentOf(target), target.number, target.timestamp, this.coinbase), req);
     });
   }
 
   /** eth_estimateGas: the smallest gas limit (within ~1.5%) with which the call succeeds. */
-  estimateGas(req: CallRequest, at: 'latest' | CallAt = 'latest'): Promise<bigint> {
+  estimateGas(req: CallRequest, at: 'latest' | CallAt = 'latest', opts: { private?: boolean } = {}): Promise<bigint> {
     return this.calls.run(async () => {
       const target = at === 'latest' ? this.latestAt() : at;
-      const vm = await this.callVmAt(target.stateRoot);
+      const vm = await this.queryVm(req, target, opts.private);
       return estimateGas(vm, this.common, envBlock(this.common, this.parentOf(target), target.number, target.timestamp, this.coinbase), req);
     });
   }
 
   private latestAt(): CallAt {
     const h = this.head_;
-    return { stateRoot: h.stateRoot, number: h.number, timestamp: h.timestamp };
+    return { stateRoot: h.stateRoot, privateStateRoot: h.privateStateRoot, number: h.number, timestamp: h.timestamp };
   }
 
-  private parentOf(at: CallAt): HeadInfo {
-    return { number: at.number - 1n, hash: '0x' + '00'.repeat(32), stateRoot: at.stateRoot, timestamp: at.timestamp, gasLimit: this.head_.gasLimit };
+  private parentOf(at: CallAt): Pick<HeadInfo, 'hash' | 'gasLimit'> {
+    return { hash: '0x' + '00'.repeat(32), gasLimit: this.head_.gasLimit };
   }
 
-  private async callVmAt(stateRoot: string): Promise<VM> {
-    if (!this.callVm) {
-      const db = new OverlayDB(this.store);
+  /** The private VM when the call targets a private contract (or is forced private), else the public one. */
+  private async queryVm(req: CallRequest, target: CallAt, forcePrivate?: boolean): Promise<VM> {
+    const privateRoot = target.privateStateRoot ?? EMPTY_STATE_ROOT;
+    if (forcePrivate || (req.to && privateRoot !== EMPTY_STATE_ROOT)) {
+      const pvm = await this.overlayVm('private', privateRoot);
+      if (forcePrivate) return pvm;
+      const code = await pvm.stateManager.getCode(createAddressFromString(req.to!.toLowerCase()));
+      if (code.length > 0) return pvm;
+    }
+    return this.overlayVm('public', target.stateRoot);
+  }
+
+  private async overlayVm(kind: 'public' | 'private', stateRoot: string): Promise<VM> {
+    const slot = kind === 'public' ? this.callVm : this.privateCallVm;
+    const set = (v: { vm: VM; db: OverlayDB; root: string } | null) => (kind === 'public' ? (this.callVm = v) : (this.privateCallVm = v));
+    if (!slot) {
+      const db = new OverlayDB(kind === 'public' ? this.store : this.priv.store);
       const stateManager = stateManagerOver(this.common, db, hexToBytes(stateRoot as `0x${string}`));
       const vm = await createVM({ common: this.common.copy(), stateManager, blockchain: this.recent });
-      this.callVm = { vm, db, root: stateRoot };
+      set({ vm, db, root: stateRoot });
       return vm;
     }
-    if (this.callVm.root !== stateRoot) {
-      this.callVm.db.reset();
+    if (slot.root !== stateRoot) {
+      slot.db.reset();
       try {
-        await this.callVm.vm.stateManager.setStateRoot(hexToBytes(stateRoot as `0x${string}`));
+        await slot.vm.stateManager.setStateRoot(hexToBytes(stateRoot as `0x${string}`));
       } catch (err) {
-        this.callVm = null;
+        set(null);
         throw new CodedError(ErrorCode.NotFound, `state ${stateRoot} is not available`, undefined, { cause: err });
       }
-      this.callVm.root = stateRoot;
+      slot.root = stateRoot;
     }
-    return this.callVm.vm;
+    return slot.vm;
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import { CodedError, ErrorCode } from '../../../lib/errors.js';
 import { quantity } from '../../../lib/hex.js';
-import type { BlockTag, LedgerQuery, LogFilter } from '../messages.js';
+import type { BlockTag, LedgerQuery, LogFilter } from './messages.js';
 import type { BlockQueries } from './block-store.js';
 import type { CallAt, ExecutionEngine, HeadInfo } from './engine.js';
 
@@ -37,11 +37,11 @@ export function createQueryHandler(engine: ExecutionEngine, blocks: BlockQueries
   const callTarget = async (tag: BlockTag): Promise<CallAt> => {
     const stored = storedHead();
     const n = resolveTag(tag, stored.number);
-    if (n === stored.number) return { stateRoot: stored.stateRoot, number: stored.number, timestamp: stored.timestamp };
+    if (n === stored.number) return { stateRoot: stored.stateRoot, privateStateRoot: stored.privateStateRoot, number: stored.number, timestamp: stored.timestamp };
     if (n > stored.number) throw new CodedError(ErrorCode.NotFound, 'header not found');
     const h = await blocks.header(n);
     if (!h) throw new CodedError(ErrorCode.NotFound, 'header not found');
-    return { stateRoot: h.stateRoot, number: h.number, timestamp: h.timestamp };
+    return { stateRoot: h.stateRoot, privateStateRoot: h.privateStateRoot, number: h.number, timestamp: h.timestamp };
   };
 
   const logRange = async (filter: LogFilter): Promise<[bigint, bigint]> => {
@@ -83,7 +83,7 @@ export function createQueryHandler(engine: ExecutionEngine, blocks: BlockQueries
         return logs;
       }
       case 'call': {
-        const r = await engine.call(q.call, await callTarget(q.block));
+        const r = await engine.call(q.call, await callTarget(q.block), { private: q.private });
         if (r.reverted) {
           if (r.revertData || r.error === 'revert') throw new CodedError(ErrorCode.ExecutionReverted, revertMessage(r.revertData), r.revertData ?? '0x');
           throw new CodedError(ErrorCode.Rejected, r.error ?? 'execution failed');
@@ -91,7 +91,11 @@ export function createQueryHandler(engine: ExecutionEngine, blocks: BlockQueries
         return r.returnData;
       }
       case 'estimateGas':
-        return quantity(await engine.estimateGas(q.call, await callTarget(q.block)));
+        return quantity(await engine.estimateGas(q.call, await callTarget(q.block), { private: q.private }));
+      case 'privacyMetadata': {
+        const c = engine.privateContract(q.address);
+        return c ? { creationTxHash: c.creationTxHash, privacyFlag: c.privacyFlag, parties: c.parties } : null;
+      }
     }
   };
 }

@@ -7,7 +7,7 @@ import { Capability, TransactionType, type TypedTransaction } from '@ethereumjs/
 import type { Address } from '@ethereumjs/util';
 import type { Log } from '@ethereumjs/evm';
 import { quantity, toHex } from '../../../lib/hex.js';
-import type { RpcBlock, RpcLog, RpcReceipt, RpcTransaction } from '../messages.js';
+import type { RpcBlock, RpcLog, RpcReceipt, RpcTransaction } from './messages.js';
 
 export interface TxLocation {
   blockHash: string;

@@ -17,7 +17,10 @@ import type { NetworkDescription } from '../../../lib/network/description.js';
 import { subjects } from '../../../lib/subjects.js';
 import { Attr, inSpan, tracer } from '../../../lib/tracing.js';
 import { CommittedBlock, CommittedRangeReply } from '../../consensus/messages.js';
-import { BlockExecuted, LedgerQuery, StateNodesReply, type StateApplyBatch } from '../messages.js';
+import { BlockExecuted, LedgerQuery } from './messages.js';
+import { StateNodesReply, type StateApplyBatch } from '../state/messages.js';
+import { TmReceiveReply, type ReceivedPayload } from '../../tm/messages.js';
+import type { StateKind } from '../../../lib/subjects.js';
 import { BlockQueries, blockStoreMigrations, writeBlocks } from './block-store.js';
 import { ExecutionEngine, type ExecutedBlock } from './engine.js';
 import { createQueryHandler } from './queries.js';
@@ -69,40 +72,61 @@ export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promi
     }
   }
 
-  const fetchNodes = async (keys: Uint8Array[]) => {
+  const fetchNodesOf = (kind: StateKind) => async (keys: Uint8Array[]) => {
     const out: (Uint8Array | null)[] = [];
     for (let i = 0; i < keys.length; i += 4096) {
       const chunk = keys.slice(i, i + 4096);
-      const reply = await untilAnswered('trie nodes', () => bus.request(subjects.stateNodes(scope), { keys: chunk.map(toHex) }, StateNodesReply, { timeoutMs: 10_000 }));
+      const reply = await untilAnswered(`${kind} trie nodes`, () => bus.request(subjects.stateNodes(scope, kind), { keys: chunk.map(toHex) }, StateNodesReply, { timeoutMs: 10_000 }));
       out.push(...reply.values.map((v) => (v === null ? null : fromHex(v))));
     }
     return out;
   };
 
-  /** Hand the blocks' trie writes to the state store, in requests of a few MB (NATS caps a message's size). */
-  const persistState = async (batch: ExecutedBlock[]) => {
+  /**
+   * The payloads of a block's private transactions, from our tm. While the tm is away or recovering we wait:
+   * "no answer" must never be read as "not a recipient", or this participant's private state would fork.
+   */
+  const fetchPayloads = async (hashes: string[]) => {
+    const out = new Map<string, ReceivedPayload>();
+    for (let i = 0; i < hashes.length; i += 500) {
+      const chunk = hashes.slice(i, i + 500);
+      const reply = await untilAnswered('the transaction manager', () => bus.request(subjects.tmReceive(scope), { hashes: chunk }, TmReceiveReply, { timeoutMs: 10_000 }));
+      for (const p of reply.payloads) out.set(p.hash.toLowerCase(), p);
+    }
+    for (const h of hashes) if (!out.has(h)) throw new CodedError(ErrorCode.Internal, `the transaction manager did not answer for payload ${h}`);
+    return out;
+  };
+
+  /** Hand the blocks' trie writes to a state store, in requests of a few MB (NATS caps a message's size). */
+  const persistStateOf = async (kind: StateKind, batch: ExecutedBlock[]) => {
     let blocks: StateApplyBatch['blocks'] = [];
     let bytes = 0;
     const send = async () => {
       const msg: StateApplyBatch = { blocks };
       blocks = [];
       bytes = 0;
-      await untilAnswered('the state store', () => bus.request(subjects.stateApply(scope), msg, z.object({ ok: z.literal(true) }), { timeoutMs: 30_000 }));
+      await untilAnswered(`the ${kind} state store`, () => bus.request(subjects.stateApply(scope, kind), msg, z.object({ ok: z.literal(true) }), { timeoutMs: 30_000 }));
     };
     for (const b of batch) {
-      const nodes = b.nodes.map(([k, v]): [string, string] => [toHex(k), toHex(v)]);
+      const entries = kind === 'public' ? b.nodes : b.privateNodes;
+      const nodes = entries.map(([k, v]): [string, string] => [toHex(k), toHex(v)]);
       const size = nodes.reduce((n, [k, v]) => n + k.length + v.length + 8, 200);
       if (blocks.length > 0 && (bytes + size > STATE_REQUEST_BYTES || blocks.length >= 200)) await send();
-      blocks.push({ number: quantity(b.number), blockHash: b.hash, stateRoot: b.stateRoot, nodes });
+      blocks.push({ number: quantity(b.number), blockHash: b.hash, stateRoot: kind === 'public' ? b.stateRoot : b.privateStateRoot, nodes });
       bytes += size;
     }
     if (blocks.length) await send();
+  };
+  /** Both state stores persist before the block counts as stored; they work in parallel. */
+  const persistState = async (batch: ExecutedBlock[]) => {
+    await Promise.all([persistStateOf('public', batch), persistStateOf('private', batch)]);
   };
 
   const eventOf = (b: ExecutedBlock, source: { raftIndex: number; raftTerm: number }): BlockExecutedEvent => ({
       number: quantity(b.number),
       hash: b.hash,
       stateRoot: b.stateRoot,
+      privateStateRoot: b.privateStateRoot,
       timestamp: quantity(b.timestamp),
       gasLimit: quantity(b.gasLimit),
       gasUsed: quantity(b.gasUsed),
@@ -149,9 +173,21 @@ export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promi
   const last = lastEvents.length ? decodeEvent(lastEvents[0], BlockExecutedEvent) : null;
   const engine = await ExecutionEngine.create({
     network,
-    fetchNodes,
+    fetchNodes: fetchNodesOf('public'),
+    fetchPrivateNodes: fetchNodesOf('private'),
+    payloads: fetchPayloads,
+    privateContracts: await blocks.privateContracts(),
     blockHash: (n) => blocks.hashOf(n),
-    head: last ? { number: BigInt(last.number), hash: last.hash, stateRoot: last.stateRoot, timestamp: BigInt(last.timestamp), gasLimit: BigInt(last.gasLimit) } : undefined,
+    head: last
+      ? {
+          number: BigInt(last.number),
+          hash: last.hash,
+          stateRoot: last.stateRoot,
+          privateStateRoot: last.privateStateRoot,
+          timestamp: BigInt(last.timestamp),
+          gasLimit: BigInt(last.gasLimit),
+        }
+      : undefined,
     // Entries of stored blocks can be fetched again from the state store, so the cache may be bounded.
     nodeCacheLimit: 2_000_000,
   });

@@ -5,13 +5,19 @@
  */
 import type { Sql } from 'postgres';
 import type { Migration } from '../../../lib/event-store/migrations.js';
+import type { StateKind } from '../../../lib/subjects.js';
 
-export const stateMigrations: readonly Migration[] = [
+/** The public and the private state store keep their batches in tables of their own (one database per participant). */
+export const batchTable = (kind: StateKind) => (kind === 'public' ? 'state_batches' : 'private_state_batches');
+/** Migration owners: one per store. */
+export const migrationOwner = (kind: StateKind) => (kind === 'public' ? 'state' : 'privateState');
+
+export const stateMigrations = (kind: StateKind): readonly Migration[] => [
   {
     version: 1,
-    description: 'state_batches: trie database entries written by each block',
+    description: `${batchTable(kind)}: trie database entries written by each block`,
     sql: `
-      create table state_batches (
+      create table ${batchTable(kind)} (
         block_number bigint primary key,
         block_hash text not null,
         state_root text not null,
@@ -59,10 +65,10 @@ export interface BatchRow {
   entries: Uint8Array;
 }
 
-export async function* readBatches(sql: Sql, pageSize = 200): AsyncGenerator<BatchRow> {
+export async function* readBatches(sql: Sql, kind: StateKind, pageSize = 200): AsyncGenerator<BatchRow> {
   let from = -1n;
   for (;;) {
-    const rows = await sql`select block_number, block_hash, state_root, entries from state_batches
+    const rows = await sql`select block_number, block_hash, state_root, entries from ${sql(batchTable(kind))}
       where block_number > ${from.toString()} order by block_number limit ${pageSize}`;
     for (const r of rows) {
       from = BigInt(r.block_number);

@@ -1,5 +1,7 @@
 /**
- * The public state store: persists the state trie one batch per block (before the executor counts the block
+ * The state store, one module run twice per participant: the public state, and this participant's private
+ * state (subjects, table and migrations by kind; the private one never leaves its participant). It
+ * persists the state trie one batch per block (before the executor counts the block
  * as stored) and serves state reads at any block to the gateway, and trie entries to the executor when its
  * cache misses (after a restart). Reads come from memory, so queries never wait on execution or on Postgres.
  */
@@ -9,34 +11,35 @@ import { CodedError, ErrorCode } from '../../../lib/errors.js';
 import { migrate } from '../../../lib/event-store/migrations.js';
 import { fromHex, quantity, toHex } from '../../../lib/hex.js';
 import type { Logger } from '../../../lib/logger.js';
-import { subjects } from '../../../lib/subjects.js';
-import { StateApplyBatch, StateNodesRequest, StateRead, type StateApply } from '../messages.js';
-import { packEntries, readBatches, stateMigrations, unpackEntries } from './node-batches.js';
+import { subjects, type StateKind } from '../../../lib/subjects.js';
+import { StateApplyBatch, StateNodesRequest, StateRead, type StateApply } from './messages.js';
+import { batchTable, migrationOwner, packEntries, readBatches, stateMigrations, unpackEntries } from './node-batches.js';
 import { readAccount, readCode, readStorage, StateNotAvailableError, type AccountFields } from './trie-reader.js';
 
 const accountState = (a: AccountFields | null) =>
   a && { nonce: quantity(a.nonce), balance: quantity(a.balance), codeHash: a.codeHash, storageRoot: a.storageRoot };
 
 export interface StateStoreDeps {
+  kind: StateKind;
   bus: Bus;
   sql: Sql;
   log: Logger;
 }
 
 export async function startStateStore(deps: StateStoreDeps): Promise<{ stop(): Promise<void> }> {
-  const { bus, sql, log } = deps;
+  const { bus, sql, log, kind } = deps;
   const scope = bus.scope;
-  await migrate(sql, 'state', stateMigrations);
+  await migrate(sql, migrationOwner(kind), stateMigrations(kind));
 
   const nodes = new Map<string, Uint8Array>();
   const roots = new Map<bigint, string>();
   let height = -1n;
-  for await (const batch of readBatches(sql)) {
+  for await (const batch of readBatches(sql, kind)) {
     for (const [k, v] of unpackEntries(batch.entries)) nodes.set(toHex(k), v);
     roots.set(batch.blockNumber, batch.stateRoot);
     height = batch.blockNumber;
   }
-  log.info('state store loaded', { height, entries: nodes.size });
+  log.info('state store loaded', { kind, height, entries: nodes.size });
 
   // Applies are serialised: batches land in block order, once each, in one insert per request.
   let applying: Promise<unknown> = Promise.resolve();
@@ -64,7 +67,7 @@ export async function startStateStore(deps: StateStoreDeps): Promise<{ stop(): P
       entry_count: f.entries.length,
       entries: packEntries(f.entries),
     }));
-    await sql`insert into state_batches ${sql(rows)}`;
+    await sql`insert into ${sql(batchTable(kind))} ${sql(rows)}`;
     for (const f of fresh) {
       for (let i = 0; i < f.entries.length; i++) nodes.set(f.block.nodes[i][0].toLowerCase(), f.entries[i][1]);
       roots.set(f.number, f.block.stateRoot);
@@ -73,20 +76,20 @@ export async function startStateStore(deps: StateStoreDeps): Promise<{ stop(): P
     return { ok: true as const };
   };
 
-  bus.serve(subjects.stateApply(scope), StateApplyBatch, (msg) => {
+  bus.serve(subjects.stateApply(scope, kind), StateApplyBatch, (msg) => {
     const result = applying.then(() => apply(msg));
     applying = result.catch(() => undefined);
     return result;
   });
 
-  bus.serve(subjects.stateNodes(scope), StateNodesRequest, (req) => ({
+  bus.serve(subjects.stateNodes(scope, kind), StateNodesRequest, (req) => ({
     values: req.keys.map((k) => {
       const v = nodes.get(k.toLowerCase());
       return v ? toHex(v) : null;
     }),
   }));
 
-  bus.serve(subjects.stateRead(scope), StateRead, async (req) => {
+  bus.serve(subjects.stateRead(scope, kind), StateRead, async (req) => {
     const number = BigInt(req.block);
     const root = roots.get(number);
     if (root === undefined) throw new CodedError(ErrorCode.NotFound, `header not found (state at block ${number} is not stored)`);

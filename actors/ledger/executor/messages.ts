@@ -1,10 +1,10 @@
 /**
- * Messages of the ledger actors (block executor and public state store). Other actors import only this
- * file (through index.ts). Shapes returned to the gateway are already in Ethereum JSON-RPC form: the
+ * Messages of the block executor. Other actors import only this file (and state/messages.ts), never the
+ * executor's code. Shapes returned to the gateway are already in Ethereum JSON-RPC form: the
  * ledger is the authority on how its blocks, transactions, receipts and logs look on the wire.
  */
 import { z } from 'zod';
-import { Address, Hash32, HexBytes, HexQuantity } from '../../lib/hex.js';
+import { Address, Hash32, HexBytes, HexQuantity } from '../../../lib/hex.js';
 
 export const BlockTag = z.union([HexQuantity, z.enum(['latest', 'earliest', 'pending', 'safe', 'finalized'])]);
 export type BlockTag = z.infer<typeof BlockTag>;
@@ -131,10 +131,21 @@ export const LedgerQuery = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('transaction'), hash: Hash32 }),
   z.object({ kind: z.literal('receipt'), hash: Hash32 }),
   z.object({ kind: z.literal('logs'), filter: LogFilter }),
-  z.object({ kind: z.literal('call'), call: CallRequest, block: BlockTag }),
-  z.object({ kind: z.literal('estimateGas'), call: CallRequest, block: BlockTag }),
+  /** `private`: run on this participant's private state even when `to` holds no private contract (a private creation). */
+  z.object({ kind: z.literal('call'), call: CallRequest, block: BlockTag, private: z.boolean().optional() }),
+  z.object({ kind: z.literal('estimateGas'), call: CallRequest, block: BlockTag, private: z.boolean().optional() }),
+  z.object({ kind: z.literal('privacyMetadata'), address: Address }),
 ]);
 export type LedgerQuery = z.infer<typeof LedgerQuery>;
+
+/** eth_getContractPrivacyMetadata: what this participant recorded when the private contract was created. */
+export const PrivacyMetadata = z.object({
+  creationTxHash: Hash32,
+  privacyFlag: z.union([z.literal(0), z.literal(1), z.literal(3)]),
+  /** Every party's privacy key (GoQuorum's mandatoryFor is not supported: empty). */
+  parties: z.array(z.string()),
+});
+export type PrivacyMetadata = z.infer<typeof PrivacyMetadata>;
 
 export const Head = z.object({ number: HexQuantity, hash: Hash32, stateRoot: Hash32, timestamp: HexQuantity, gasLimit: HexQuantity });
 export type Head = z.infer<typeof Head>;
@@ -144,6 +155,8 @@ export const BlockExecuted = z.object({
   number: HexQuantity,
   hash: Hash32,
   stateRoot: Hash32,
+  /** This participant's private state root after the block (absent in blocks stored before private state). */
+  privateStateRoot: Hash32.optional(),
   timestamp: HexQuantity,
   gasLimit: HexQuantity,
   gasUsed: HexQuantity,
@@ -152,33 +165,3 @@ export const BlockExecuted = z.object({
   dropped: z.array(Hash32),
 });
 export type BlockExecuted = z.infer<typeof BlockExecuted>;
-
-/** executor → state store: the trie nodes a block wrote, persisted in one batch before the block counts as stored. */
-export const StateApply = z.object({
-  number: HexQuantity,
-  blockHash: Hash32,
-  stateRoot: Hash32,
-  /** [key, value] pairs of the state trie database (trie nodes and contract code), hex. */
-  nodes: z.array(z.tuple([HexBytes, HexBytes])),
-});
-export type StateApply = z.infer<typeof StateApply>;
-
-/** executor → state store: consecutive blocks' trie writes in one request (the executor batches when behind). */
-export const StateApplyBatch = z.object({ blocks: z.array(StateApply).min(1).max(200) });
-export type StateApplyBatch = z.infer<typeof StateApplyBatch>;
-
-/** executor → state store: trie database entries it misses in its cache (after a restart, say). */
-export const StateNodesRequest = z.object({ keys: z.array(HexBytes).max(4096) });
-export const StateNodesReply = z.object({ values: z.array(HexBytes.nullable()) });
-
-/** gateway → state store: state at a block number (the gateway resolves tags to numbers). */
-export const StateRead = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('account'), address: Address, block: HexQuantity }),
-  /** Many accounts at one block in one round trip (the gateway's admission of a burst of transactions). */
-  z.object({ kind: z.literal('accounts'), addresses: z.array(Address).min(1).max(1000), block: HexQuantity }),
-  z.object({ kind: z.literal('code'), address: Address, block: HexQuantity }),
-  z.object({ kind: z.literal('storage'), address: Address, slot: Hash32, block: HexQuantity }),
-]);
-export type StateRead = z.infer<typeof StateRead>;
-export const AccountState = z.object({ nonce: HexQuantity, balance: HexQuantity, codeHash: Hash32, storageRoot: Hash32 });
-export type AccountState = z.infer<typeof AccountState>;
