@@ -17,6 +17,7 @@ import type { CallRequest } from './messages.js';
 import { runCall, estimateGas, type CallAt, type CallResult } from './call.js';
 import { createLedgerCommon, keccak256 } from '../../../lib/ethereum/chain.js';
 import { BatchingStateManager } from './state-manager.js';
+import { PrivateStateManager } from './private-state-manager.js';
 import {
   EMPTY_STATE_ROOT,
   envBlock,
@@ -127,6 +128,15 @@ function stateManagerOver(common: Common, db: StoreDB | OverlayDB, root?: Uint8A
   return new BatchingStateManager({ common, trie, caches: new Caches(), keccak: keccak256 });
 }
 
+/** Private state over its own trie, reading through to `publicView` for what it does not hold. */
+function privateStateManagerOver(common: Common, db: StoreDB | OverlayDB, root: Uint8Array, publicView: BatchingStateManager): PrivateStateManager {
+  const trie = new MerklePatriciaTrie({ db, useKeyHashing: true, valueEncoding: ValueEncoding.Bytes, common });
+  trie.root(root);
+  const sm = new PrivateStateManager({ common, trie, caches: new Caches(), keccak: keccak256 });
+  sm.publicView = publicView;
+  return sm;
+}
+
 /** This participant's private state: its own trie, VM and node store, beside the public ones. */
 interface PrivateSide {
   store: NodeStore;
@@ -216,7 +226,7 @@ export class ExecutionEngine {
     const root = stateRoot ? hexToBytes(stateRoot as `0x${string}`) : undefined;
     const stateManager = stateManagerOver(this.common, this.storeDb, root);
     this.vm = await createVM({ common: this.common, stateManager, blockchain: this.recent });
-    const privateManager = stateManagerOver(this.common, this.priv.storeDb, hexToBytes(privateStateRoot as `0x${string}`));
+    const privateManager = privateStateManagerOver(this.common, this.priv.storeDb, hexToBytes(privateStateRoot as `0x${string}`), stateManager);
     this.priv.vm = await createVM({ common: this.common, stateManager: privateManager, blockchain: this.recent });
   }
 
@@ -357,13 +367,17 @@ export class ExecutionEngine {
   /** The private VM when the call targets a private contract (or is forced private), else the public one. */
   private async queryVm(req: CallRequest, target: CallAt, forcePrivate?: boolean): Promise<VM> {
     const privateRoot = target.privateStateRoot ?? EMPTY_STATE_ROOT;
+    const publicVm = await this.overlayVm('public', target.stateRoot);
     if (forcePrivate || (req.to && privateRoot !== EMPTY_STATE_ROOT)) {
       const pvm = await this.overlayVm('private', privateRoot);
+      const state = pvm.stateManager as PrivateStateManager;
+      state.publicView = publicVm.stateManager as BatchingStateManager;
       if (forcePrivate) return pvm;
-      const code = await pvm.stateManager.getCode(createAddressFromString(req.to!.toLowerCase()));
-      if (code.length > 0) return pvm;
+      const own = await state.ownAccount(createAddressFromString(req.to!.toLowerCase()));
+      if (own && !own.isContract()) return publicVm;
+      if (own) return pvm;
     }
-    return this.overlayVm('public', target.stateRoot);
+    return publicVm;
   }
 
   private async overlayVm(kind: 'public' | 'private', stateRoot: string): Promise<VM> {
@@ -371,7 +385,8 @@ export class ExecutionEngine {
     const set = (v: { vm: VM; db: OverlayDB; root: string } | null) => (kind === 'public' ? (this.callVm = v) : (this.privateCallVm = v));
     if (!slot) {
       const db = new OverlayDB(kind === 'public' ? this.store : this.priv.store);
-      const stateManager = stateManagerOver(this.common, db, hexToBytes(stateRoot as `0x${string}`));
+      const root = hexToBytes(stateRoot as `0x${string}`);
+      const stateManager = kind === 'public' ? stateManagerOver(this.common, db, root) : privateStateManagerOver(this.common, db, root, this.vm.stateManager as BatchingStateManager);
       const vm = await createVM({ common: this.common.copy(), stateManager, blockchain: this.recent });
       set({ vm, db, root: stateRoot });
       return vm;

@@ -28,6 +28,7 @@ import { decodeRawTransaction } from '../../../lib/ethereum/transaction.js';
 import { contractParties, privacyViolation, type PrivateContract } from '../../../lib/ethereum/privacy-rules.js';
 import { blockSize, receiptsRoot, transactionsRoot } from './receipts.js';
 import { MissingStateNodeError, type NodeStore, type StoreDB } from './recording-db.js';
+import type { PrivateStateManager } from './private-state-manager.js';
 import { formatBlock, formatLog, formatReceipt, formatTransaction, type ReceiptInput } from './rpc-format.js';
 import type { RpcBlock } from './messages.js';
 
@@ -242,18 +243,28 @@ export async function executeCommittedBlock(env: BlockEnv, parent: HeadInfo, com
     if (violation) return { status: 0, gasUsed: 0n, logs: [], bloom: EMPTY_BLOOM, revertData: undefined };
     // The private sender account carries the public nonce, so a private contract's address is the one its
     // public nonce gives (as in GoQuorum), on every party alike.
-    const account = (await priv.vm.stateManager.getAccount(from)) ?? new Account();
+    const state = priv.vm.stateManager as PrivateStateManager;
+    const account = (await state.ownAccount(from)) ?? new Account();
     account.nonce = tx.nonce;
-    await priv.vm.stateManager.putAccount(from, account);
+    await state.putOwnAccount(from, account);
     let result: RunTxResult;
+    // A checkpoint of its own: a transaction that wrote public state is undone whole.
+    await priv.vm.evm.journal.checkpoint();
     try {
       const ptx = privateExecutionTx(tx, from, hexToBytes(payload.payload as `0x${string}`), common);
       result = await runTx(priv.vm, { tx: ptx, block, skipNonce: true, skipBalance: true, skipHardForkValidation: true });
     } catch (err) {
+      await priv.vm.evm.journal.revert();
+      state.takeViolation();
       if (faulted() || err instanceof MissingStateNodeError) throw fatal(err);
       return { status: 0, gasUsed: 0n, logs: [], bloom: EMPTY_BLOOM };
     }
     if (faulted()) throw fatal(lastFault());
+    if (state.takeViolation()) {
+      await priv.vm.evm.journal.revert();
+      return { status: 0, gasUsed: result.totalGasSpent, logs: [], bloom: EMPTY_BLOOM };
+    }
+    await priv.vm.evm.journal.commit();
     const outcome = outcomeOf(result);
     if (isCreation && outcome.status === 1) {
       const address = (result.createdAddress ?? createContractAddress(from, tx.nonce)).toString();
