@@ -79,8 +79,9 @@ async function main(): Promise<void> {
   });
 
   const rpcs = net.network.participants.map((p, i) => `${p.id}=${net.rpcUrls[i]}`).join(' ');
+  const tms = net.network.participants.map((p, i) => `${p.id}=${net.tmUrls[i]}`).join(' ');
   const accounts = net.network.participants.map((p) => `${p.id}:${p.accounts.join(',')}`).join(' ');
-  console.log(`devnet READY (chainId ${net.network.chainId}) rpc: ${rpcs} | accounts: ${accounts} | nats: ${net.natsUrl} | logs: ${path.join(dir, 'logs')} | Ctrl-C to stop`);
+  console.log(`devnet READY (chainId ${net.network.chainId}) rpc: ${rpcs} | tm (Tessera API): ${tms} | accounts: ${accounts} | nats: ${net.natsUrl} | logs: ${path.join(dir, 'logs')} | Ctrl-C to stop`);
 }
 
 main().catch((err) => {

@@ -14,6 +14,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AbiCoder, Interface, Transaction, Wallet, decodeRlp, encodeRlp, getBytes, hexlify, toBeHex, type InterfaceAbi } from 'ethers';
 import postgres from 'postgres';
+import { readFile } from 'node:fs/promises';
+import { ACTORS } from '../../lib/network/description.js';
 import { compileSimpleStorage } from '../support/contracts.js';
 import { RpcError, describeValue, useNetwork, waitFor } from '../support/network.js';
 
@@ -165,7 +167,7 @@ test('a private transaction signed outside the node, as web3js-quorum makes it, 
   await assert.rejects(t.rpc(0, 'eth_sendRawTransaction', [raw]), /eth_sendRawPrivateTransaction/);
 });
 
-test("no plaintext payload appears in a non-party's database", { timeout: T }, async () => {
+test("no plaintext payload appears in a non-party's database or logs", { timeout: T }, async () => {
   const t = h.t;
   const secret = iface.encodeFunctionData('set', [987_654_321]).slice(2);
   assert.ok(first);
@@ -180,6 +182,10 @@ test("no plaintext payload appears in a non-party's database", { timeout: T }, a
     }
   } finally {
     await sql.end();
+  }
+  for (const actor of ACTORS) {
+    const log = await readFile(t.net.logFile('p3', actor), 'utf8').catch(() => '');
+    assert.equal(log.toLowerCase().includes(secret), false, `plaintext found in the log of p3/${actor}`);
   }
 });
 
