@@ -107,7 +107,10 @@ export interface RunningNetwork {
   stop(): Promise<void>;
   /** stop() + drop the databases + remove the dir if it was a temp dir created by startNetwork. */
   destroy(): Promise<void>;
-  /** Resolves when every gateway answers eth_blockNumber, every tm its /upcheck, and some gateway names a raft leader. */
+  /**
+   * Resolves when every gateway answers eth_blockNumber and, through it, its executor and both state stores do;
+   * every tm its /upcheck; and some gateway names a raft leader.
+   */
   waitReady(timeoutMs?: number): Promise<void>;
   processes(): ActorProcessInfo[];
   logFile(participant: string, actor: ActorName): string;
@@ -434,6 +437,16 @@ async function launch(opts: StartOptions, dir: string, createdDir: boolean): Pro
               const r = await rpc(u, 'eth_blockNumber');
               if (r.result === undefined) throw new Error(`${u} eth_blockNumber: ${JSON.stringify(r.error)}`);
               return r.result;
+            }),
+          );
+          // Every executor and both state stores answer through their gateway (READY means every actor answers).
+          await Promise.all(
+            rpcUrls.map(async (u) => {
+              const zero = '0x' + '00'.repeat(20);
+              for (const [method, params] of [['eth_getBlockByNumber', ['latest', false]], ['eth_getBalance', [zero, 'latest']], ['eth_storageRoot', [zero, 'latest']]] as const) {
+                const r = await rpc(u, method, [...params]);
+                if (r.result === undefined) throw new Error(`${u} ${method}: ${JSON.stringify(r.error)}`);
+              }
             }),
           );
           // Every tm answers its Tessera API (a private transaction needs its recipients' tms).

@@ -49,6 +49,16 @@ export interface RestartHead {
   gasLimit?: bigint;
 }
 
+/** A restart point with its defaults filled in (blocks stored before private state existed: the empty root). */
+const headInfo = (h: RestartHead, gasLimit: bigint): HeadInfo => ({
+  number: h.number,
+  hash: h.hash,
+  stateRoot: h.stateRoot,
+  privateStateRoot: h.privateStateRoot ?? EMPTY_STATE_ROOT,
+  timestamp: h.timestamp,
+  gasLimit: h.gasLimit ?? gasLimit,
+});
+
 const notAParty: FetchPayloads = async (hashes) => new Map(hashes.map((hash) => [hash, { hash, found: false as const }]));
 
 export interface EngineOptions {
@@ -186,15 +196,7 @@ export class ExecutionEngine {
       engine.priv = { store: privateStore, storeDb: new StoreDB(privateStore), vm: undefined as unknown as VM, contracts };
     };
     if (opts.head) {
-      const h = opts.head;
-      const head: HeadInfo = {
-        number: h.number,
-        hash: h.hash,
-        stateRoot: h.stateRoot,
-        privateStateRoot: h.privateStateRoot ?? EMPTY_STATE_ROOT,
-        timestamp: h.timestamp,
-        gasLimit: h.gasLimit ?? gasLimit,
-      };
+      const head = headInfo(opts.head, gasLimit);
       const engine = new ExecutionEngine(common, store, storeDb, recent, head);
       init(engine);
       await engine.buildVm(head.stateRoot, head.privateStateRoot);
@@ -315,14 +317,7 @@ export class ExecutionEngine {
    */
   resetTo(head: RestartHead): Promise<void> {
     return this.exec.run(async () => {
-      const h: HeadInfo = {
-        number: head.number,
-        hash: head.hash,
-        stateRoot: head.stateRoot,
-        privateStateRoot: head.privateStateRoot ?? EMPTY_STATE_ROOT,
-        timestamp: head.timestamp,
-        gasLimit: head.gasLimit ?? this.head_.gasLimit,
-      };
+      const h = headInfo(head, this.head_.gasLimit);
       if (this.store.canFetch) this.store.entries.clear();
       if (this.priv.store.canFetch) this.priv.store.entries.clear();
       for (const [address, c] of this.priv.contracts) if (c.block > h.number) this.priv.contracts.delete(address);
