@@ -33,11 +33,11 @@ describe('gateway methods: chain facts', () => {
     assert.deepEqual((await rpc.call('raft_leader')).error, { code: -32000, message: 'no leader' });
   });
 
-  it('an unavailable dependency is -32603 service unavailable', async () => {
+  it('an unavailable dependency is -32000 temporarily unavailable, retry', async () => {
     const backend = new FakeBackend();
     backend.unavailable = true;
     const rpc = rpcWith(backend);
-    assert.deepEqual((await rpc.call('eth_blockNumber')).error, { code: -32603, message: 'service unavailable' });
+    assert.deepEqual((await rpc.call('eth_blockNumber')).error, { code: -32000, message: 'temporarily unavailable, retry' });
   });
 });
 
@@ -201,7 +201,7 @@ describe('gateway methods: sending', () => {
     backend.setAccount(ADDRESS, 0n, 0n);
     const rpc = rpcWith(backend);
     backend.submitError = new CodedError(ErrorCode.Unavailable, 'timed out');
-    assert.equal((await rpc.call('eth_sendTransaction', [{ from: ADDRESS, to: OTHER }])).error?.message, 'service unavailable');
+    assert.equal((await rpc.call('eth_sendTransaction', [{ from: ADDRESS, to: OTHER }])).error?.message, 'temporarily unavailable, retry');
     backend.submitError = null;
     await rpc.call('eth_sendTransaction', [{ from: ADDRESS, to: OTHER }]);
     assert.equal(createLegacyTxFromRLP(fromHex(backend.submitted[0].raw), { common }).nonce, 0n);

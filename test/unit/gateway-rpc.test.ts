@@ -102,7 +102,7 @@ describe('gateway error mapping', () => {
     assert.deepEqual(map(new CodedError(ErrorCode.InvalidInput, 'bad filter')), { code: -32602, message: 'bad filter' });
     assert.deepEqual(map(new CodedError(ErrorCode.Rejected, 'nonce too low')), { code: -32000, message: 'nonce too low' });
     assert.deepEqual(map(new CodedError(ErrorCode.NotFound, 'header not found')), { code: -32000, message: 'header not found' });
-    assert.deepEqual(map(new CodedError(ErrorCode.Unavailable, 'no responder on net.p1.executor.query')), { code: -32603, message: 'service unavailable' });
+    assert.deepEqual(map(new CodedError(ErrorCode.Unavailable, 'no responder on net.p1.executor.query')), { code: -32000, message: 'temporarily unavailable, retry' });
     assert.deepEqual(map(new CodedError(ErrorCode.Internal, 'db exploded at /srv/x')), { code: -32603, message: 'internal error' });
     assert.deepEqual(map(new TypeError('x is undefined')), { code: -32603, message: 'internal error' });
     assert.equal(toRpcError(new CodedError(ErrorCode.Unavailable, 'x')).internal, true);

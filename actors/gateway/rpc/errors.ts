@@ -99,7 +99,9 @@ export function toRpcError(err: unknown): { error: RpcErrorObject; internal: boo
       case ErrorCode.ExecutionReverted:
         return { error: revertError(err), internal: false };
       case ErrorCode.Unavailable:
-        return { error: { code: RpcCode.Internal, message: 'service unavailable' }, internal: true };
+        // A dependency is away for a moment (restarting, busy, broker reconnecting): the client should retry, and
+        // it is a server-side condition, not an internal error. Which subject did not answer is logged, not sent.
+        return { error: { code: RpcCode.Server, message: 'temporarily unavailable, retry' }, internal: true };
       case ErrorCode.Internal:
       default:
         return { error: { code: RpcCode.Internal, message: 'internal error' }, internal: true };
