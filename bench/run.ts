@@ -1,7 +1,9 @@
 /**
  * The benchmark: a 4-participant network from the launcher, driven over eth_sendRawTransaction with
  * pre-signed transactions (value transfers, then SimpleStorage set calls), then a paced run at a fixed
- * rate; finally the in-process raw execution rate of the same kinds, for comparison.
+ * rate; then private transactions, wallet-style (bench/private.ts: public vs private set with the same
+ * clients, and a paced public vs private run); finally the in-process raw execution rate of the same
+ * kinds, for comparison.
  *
  *   npm run bench                 (scripts/bench.sh: build, then node dist/bench/run.js)
  *
@@ -9,18 +11,24 @@
  * BENCH_INFLIGHT (4 batches per gateway), BENCH_CONTRACTS (4), BENCH_PACED_TPS (50), BENCH_PACED_SECONDS
  * (20; 0 skips the paced run), BENCH_RAW_TXS (= BENCH_TXS; 0 skips), BENCH_RUN_TIMEOUT_S (600 per run),
  * BENCH_TIMEOUT_S (1800 for everything), BENCH_PARTICIPANTS (4).
+ * Private part: BENCH_PRIVATE (1; 0 skips), BENCH_PRIVATE_SIGNER (node | raw), BENCH_PRIVATE_TXS (2000 per
+ * kind), BENCH_PRIVATE_CLIENTS (8), BENCH_PRIVATE_WINDOW (4), BENCH_PRIVATE_POLL_MS (50), BENCH_PRIVATE_WARMUP
+ * (5 per client and kind), BENCH_PRIVATE_PACED_TPS (= BENCH_PACED_TPS; a list runs each rate), BENCH_PRIVATE_PACED_SECONDS
+ * (= BENCH_PACED_SECONDS; 0 skips). See scripts/bench.sh.
  *
  * Results: a table on stdout and bench/results/latest.json. Every process is stopped at the end, on
  * error, on SIGINT/SIGTERM, and when the overall timeout fires.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Transaction } from 'ethers';
 import { startNetwork, type RunningNetwork } from '../cli/launcher/network-runner.js';
+import { databaseName, dropDatabase } from '../lib/postgres/admin.js';
 import { compileSimpleStorage } from '../test/support/contracts.js';
 import { measureExecutionRate } from './execution-rate.js';
+import { formatPrivate, rawWalletKeys, runPrivateBench, type PrivateConfig, type PrivateResults } from './private.js';
 import { submitBurst, submitPaced, type Ack, type Lane, type PacedItem, type SubmitStats } from './load.js';
 import { call, sleep } from './rpc.js';
 import { createAddress, deriveKeys, encodeSet, hexToBytes, signLegacyTx, type Key, type SignedTx } from './sign.js';
@@ -56,7 +64,27 @@ const config = {
   rawTxs: envInt('BENCH_RAW_TXS', envInt('BENCH_TXS', 10_000)),
   runTimeoutS: envInt('BENCH_RUN_TIMEOUT_S', 600),
   timeoutS: envInt('BENCH_TIMEOUT_S', 1800),
+  private: envInt('BENCH_PRIVATE', 1) !== 0,
 };
+const privateConfig: PrivateConfig = {
+  signer: (process.env.BENCH_PRIVATE_SIGNER || 'node') as PrivateConfig['signer'],
+  txs: envInt('BENCH_PRIVATE_TXS', 2000),
+  clients: envInt('BENCH_PRIVATE_CLIENTS', 8),
+  window: envInt('BENCH_PRIVATE_WINDOW', 4),
+  pollMs: envInt('BENCH_PRIVATE_POLL_MS', 50),
+  warmup: envInt('BENCH_PRIVATE_WARMUP', 5),
+  pacedTps: (process.env.BENCH_PRIVATE_PACED_TPS || String(config.pacedTps)).split(',').map((x) => {
+    const n = Number(x.trim());
+    if (!Number.isInteger(n) || n < 0) throw new Error(`BENCH_PRIVATE_PACED_TPS: comma-separated non-negative integers, got ${JSON.stringify(x)}`);
+    return n;
+  }),
+  pacedSeconds: envInt('BENCH_PRIVATE_PACED_SECONDS', config.pacedSeconds),
+  runTimeoutS: config.runTimeoutS,
+};
+if (privateConfig.signer !== 'node' && privateConfig.signer !== 'raw') throw new Error(`BENCH_PRIVATE_SIGNER: node or raw, got ${privateConfig.signer}`);
+if (config.private && (privateConfig.clients < 1 || privateConfig.window < 1 || privateConfig.pollMs < 1)) {
+  throw new Error('BENCH_PRIVATE_CLIENTS, BENCH_PRIVATE_WINDOW and BENCH_PRIVATE_POLL_MS must be ≥ 1');
+}
 for (const k of config.kinds) if (k !== 'transfer' && k !== 'set') throw new Error(`BENCH_KINDS: unknown kind ${k} (transfer, set)`);
 if (config.senders < 1 || config.batchSize < 1 || config.inFlight < 1) throw new Error('BENCH_SENDERS, BENCH_BATCH and BENCH_INFLIGHT must be ≥ 1');
 
@@ -123,9 +151,19 @@ async function main(): Promise<void> {
   let net: RunningNetwork | undefined;
   let watchers: BlockWatcher[] = [];
   let cleaning: Promise<void> | undefined;
+  /** set when a run saw errors: the actors' logs are copied out before the network is destroyed */
+  let keepLogs = false;
   const cleanup = () =>
     (cleaning ??= (async () => {
       await Promise.allSettled(watchers.map((w) => w.stop()));
+      if (net && (keepLogs || process.env.BENCH_KEEP_LOGS === '1')) {
+        const to = path.join(os.tmpdir(), `quorum-bench-logs-${process.pid}`);
+        await net.stop().catch(() => {});
+        await cp(path.join(dir, 'logs'), to, { recursive: true }).then(
+          () => log(`actor logs kept in ${to}`),
+          (e) => log(`could not keep the logs: ${(e as Error).message}`),
+        );
+      }
       if (net) {
         log('destroying the network');
         await net.destroy().catch((e) => log(`destroy failed: ${(e as Error).message}`));
@@ -145,17 +183,27 @@ async function main(): Promise<void> {
 
   const runs: RunResult[] = [];
   let paced: PacedResult | undefined;
+  let priv: PrivateResults | undefined;
   let networkInfo: Record<string, unknown> = {};
   try {
     log(`starting a ${config.participants}-participant network in ${dir}`);
     const t0 = performance.now();
+    const dbPrefix = `bench_${process.pid}`;
     net = await startNetwork({
       dir,
       participants: config.participants,
-      dbPrefix: `bench_${process.pid}`,
-      fund: [deployer.address, ...senders.map((k) => k.address)],
+      dbPrefix,
+      fund: [
+        deployer.address,
+        ...senders.map((k) => k.address),
+        ...(config.private && privateConfig.signer === 'raw' ? rawWalletKeys(privateConfig.clients).map((k) => k.address) : []),
+      ],
       handleSignals: false,
       readyTimeoutMs: 120_000,
+    }).catch(async (err) => {
+      // the launcher keeps the databases of a network in a caller-chosen dir that failed to start: drop ours
+      for (let i = 1; i <= config.participants; i++) await dropDatabase(databaseName(dbPrefix, `p${i}`)).catch(() => {});
+      throw err;
     });
     log(`network ready in ${fmt((performance.now() - t0) / 1000)} s: ${net.rpcUrls.join(' ')}`);
     const urls = net.rpcUrls;
@@ -253,6 +301,19 @@ async function main(): Promise<void> {
       log(`paced: ${paced.included}/${paced.txs} included, p50 ${fmt(paced.latencyMs.p50)} ms, p95 ${fmt(paced.latencyMs.p95)} ms`);
     }
 
+    // private transactions, wallet-style
+    if (config.private) {
+      // the watchers only collect blocks for the agreement check below: poll them rarely
+      watchers.forEach((w) => (w.intervalMs = 250));
+      try {
+        priv = await runPrivateBench(net, privateConfig, log);
+      } catch (err) {
+        keepLogs = true;
+        throw err;
+      }
+      if (!priv.targets['failed, refused, lost or reverted transactions'].met) keepLogs = true;
+    }
+
     // all gateways saw the same blocks
     const forks: string[] = [];
     for (const [num, b] of watchers[0].blocks) {
@@ -282,7 +343,7 @@ async function main(): Promise<void> {
     }
   }
 
-  await report(started, networkInfo, runs, paced, raw);
+  await report(started, networkInfo, runs, paced, priv, raw);
 }
 
 async function waitForCode(url: string, address: string): Promise<string> {
@@ -381,7 +442,13 @@ function summarize(kind: Kind, total: number, stats: SubmitStats, tr: Tracker, w
   };
 }
 
-async function report(started: Date, networkInfo: Record<string, unknown>, runs: RunResult[], paced: PacedResult | undefined, raw: Partial<Record<Kind, number | string>>): Promise<void> {
+async function report(
+  started: Date,
+  networkInfo: Record<string, unknown>,
+  runs: RunResult[],
+  paced: PacedResult | undefined,
+  priv: PrivateResults | undefined,
+  raw: Partial<Record<Kind, number | string>>): Promise<void> {
   const ratio = (r: RunResult) => (typeof raw[r.kind] === 'number' ? r.tps / (raw[r.kind] as number) : null);
   const cpus = os.cpus();
   const out: string[] = [];
@@ -429,6 +496,7 @@ async function report(started: Date, networkInfo: Record<string, unknown>, runs:
     const errs = Object.entries(paced.errors);
     if (errs.length) out.push(`  paced errors: ${errs.map(([k, v]) => `${v}× ${k}`).join('; ')}`);
   }
+  if (priv) out.push(...formatPrivate(priv, privateConfig));
   const rawNotes = Object.entries(raw).filter(([, v]) => typeof v === 'string');
   if (rawNotes.length) out.push(`\nRaw execution rate: ${rawNotes.map(([k, v]) => `${k}: ${v}`).join('; ')}`);
   out.push('');
@@ -438,10 +506,11 @@ async function report(started: Date, networkInfo: Record<string, unknown>, runs:
     startedAt: started.toISOString(),
     finishedAt: new Date().toISOString(),
     machine: { cpus: cpus.length, model: cpus[0]?.model, node: process.version, platform: `${os.platform()} ${os.release()}` },
-    config,
+    config: { ...config, private: config.private ? privateConfig : false },
     network: networkInfo,
     runs,
     paced,
+    private: priv,
     rawExecutionRate: raw,
     ratio: Object.fromEntries(runs.map((r) => [r.kind, ratio(r)])),
   };

@@ -101,3 +101,14 @@ export function encodeSet(value: bigint): Uint8Array {
   out.set(v, 4);
   return out;
 }
+
+/**
+ * A private transaction as web3js-quorum signs it: legacy, without chain id (v = 27/28), then marked private
+ * with v + 10 (37/38). `data` is the 64-byte payload hash from the tm's /storeraw; gas price and value are 0.
+ */
+export function signPrivateLegacyTx(key: Key, f: { nonce: number; gasLimit: number; to: string | null; data: Uint8Array }): SignedTx {
+  const body = [intBytes(f.nonce), EMPTY, intBytes(f.gasLimit), f.to === null ? EMPTY : hexToBytes(f.to), EMPTY, f.data];
+  const { signature, recid } = secp256k1.ecdsaSign(keccak(RLP.encode(body)), key.priv);
+  const raw = RLP.encode([...body, intBytes(27 + recid + 10), trimInt(signature.subarray(0, 32)), trimInt(signature.subarray(32, 64))]);
+  return { raw: bytesToHex(raw), hash: bytesToHex(keccak(raw)), from: key.address, nonce: f.nonce };
+}
