@@ -2,6 +2,7 @@
  * Fast, dependency-light transaction signing for the load generator: legacy EIP-155 transactions with
  * gas price 0, RLP-encoded by hand and signed with native secp256k1 (tens of thousands per second).
  */
+import { signPrivateTransaction } from '../lib/ethereum/transaction.js';
 import secp256k1 from 'secp256k1';
 import { RLP } from '@ethereumjs/rlp';
 import { keccak_256 } from '@noble/hashes/sha3';
@@ -107,8 +108,9 @@ export function encodeSet(value: bigint): Uint8Array {
  * with v + 10 (37/38). `data` is the 64-byte payload hash from the tm's /storeraw; gas price and value are 0.
  */
 export function signPrivateLegacyTx(key: Key, f: { nonce: number; gasLimit: number; to: string | null; data: Uint8Array }): SignedTx {
-  const body = [intBytes(f.nonce), EMPTY, intBytes(f.gasLimit), f.to === null ? EMPTY : hexToBytes(f.to), EMPTY, f.data];
-  const { signature, recid } = secp256k1.ecdsaSign(keccak(RLP.encode(body)), key.priv);
-  const raw = RLP.encode([...body, intBytes(27 + recid + 10), trimInt(signature.subarray(0, 32)), trimInt(signature.subarray(32, 64))]);
+  const raw = signPrivateTransaction(
+    { nonce: BigInt(f.nonce), gasLimit: BigInt(f.gasLimit), to: f.to === null ? null : hexToBytes(f.to), data: f.data },
+    (hash) => secp256k1.ecdsaSign(hash, key.priv),
+  );
   return { raw: bytesToHex(raw), hash: bytesToHex(keccak(raw)), from: key.address, nonce: f.nonce };
 }

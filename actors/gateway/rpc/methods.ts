@@ -156,15 +156,44 @@ export function createMethods(deps: MethodDeps): Record<string, Method> {
   const enqueue = (tx: AdmittedTx): Promise<void> =>
     backend.submit({ raw: tx.raw, hash: tx.hash, from: tx.from, nonce: quantity(tx.nonce), gasLimit: quantity(tx.gasLimit), accountNonce: quantity(tx.accountNonce) });
 
+  /**
+   * Signs with a node-managed account, admits and submits: at the nonce given, or at the next one the sequencer
+   * hands out (concurrent sends of one account get consecutive nonces). Answers the transaction hash.
+   */
+  async function signAndSubmit(
+    from: string,
+    nonce: bigint | undefined,
+    sign: (nonce: bigint) => Uint8Array,
+    ctx: CallContext,
+    opts: { private?: boolean } = {},
+  ): Promise<string> {
+    const signAndAdmit = async (n: bigint): Promise<AdmittedTx> => {
+      const tx = await admit(sign(n), opts);
+      ctx.setAttribute(Attr.txHash, tx.hash);
+      return tx;
+    };
+    if (nonce !== undefined) {
+      const tx = await signAndAdmit(nonce);
+      await enqueue(tx);
+      return tx.hash;
+    }
+    let hash = '';
+    await nonces.run(from, () => pendingNonce(from), async (n) => {
+      const tx = await signAndAdmit(n);
+      hash = tx.hash;
+      return { done: enqueue(tx) };
+    });
+    return hash;
+  }
+
   const privateMethods = createPrivateMethods({
     backend,
     common,
     accounts,
-    nonces,
     privacyKey: deps.privacyKey ?? '',
     admit: (raw) => admit(raw, { private: true }),
     enqueue,
-    pendingNonce,
+    signAndSubmit: (from, nonce, sign, ctx) => signAndSubmit(from, nonce, sign, ctx, { private: true }),
     resolveNumber,
     callData,
   });
@@ -195,25 +224,8 @@ export function createMethods(deps: MethodDeps): Record<string, Method> {
       gasLimit = padded > blockGasLimit ? (estimate > blockGasLimit ? estimate : blockGasLimit) : padded;
     }
 
-    const signAndAdmit = async (nonce: bigint): Promise<AdmittedTx> => {
-      const raw = accounts.signTransaction(from, { to, value, data, gasLimit, nonce, accessList: args.accessList });
-      const tx = await admit(raw);
-      ctx.setAttribute(Attr.txHash, tx.hash);
-      return tx;
-    };
-
-    if (args.nonce !== undefined) {
-      const tx = await signAndAdmit(BigInt(args.nonce));
-      await enqueue(tx);
-      return tx.hash;
-    }
-    let hash = '';
-    await nonces.run(from, () => pendingNonce(from), async (nonce) => {
-      const tx = await signAndAdmit(nonce);
-      hash = tx.hash;
-      return { done: enqueue(tx) };
-    });
-    return hash;
+    const sign = (nonce: bigint) => accounts.signTransaction(from, { to, value, data, gasLimit, nonce, accessList: args.accessList });
+    return signAndSubmit(from, args.nonce === undefined ? undefined : BigInt(args.nonce), sign, ctx);
   }
 
   async function sendRawTransaction(raw: string, ctx: CallContext): Promise<string> {

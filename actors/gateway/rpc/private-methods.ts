@@ -8,6 +8,7 @@
  * that would be a no-op (or make parties diverge) is refused with a clear error instead.
  */
 import type { Common } from '@ethereumjs/common';
+import { bytesToHex, KECCAK256_RLP } from '@ethereumjs/util';
 import { z } from 'zod';
 import { CodedError, ErrorCode } from '../../../lib/errors.js';
 import { contractParties, privacyViolation, type PrivacyFlag } from '../../../lib/ethereum/privacy-rules.js';
@@ -15,15 +16,15 @@ import { decodeRawTransaction } from '../../../lib/ethereum/transaction.js';
 import { fromHex, toHex } from '../../../lib/hex.js';
 import { PrivacyPublicKey } from '../../../lib/network/description.js';
 import { Attr } from '../../../lib/tracing.js';
-import type { NodeAccounts, NonceSequencer } from '../accounts.js';
+import type { NodeAccounts } from '../accounts.js';
 import type { Backend } from '../backend.js';
 import type { DecodedTx } from '../tx-admission.js';
+import { PayloadHashHex } from '../../tm/messages.js';
 import { invalidParams } from './errors.js';
 import { AddressParam, BlockParam, DataParam, positional, type SendTxParam } from './params.js';
 import type { CallContext, Method } from './methods.js';
 
-const EMPTY_TRIE_ROOT = '0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421';
-const PayloadHashParam = z.string().regex(/^0x[0-9a-fA-F]{128}$/, 'expected a 64-byte 0x-prefixed payload hash');
+const EMPTY_TRIE_ROOT = bytesToHex(KECCAK256_RLP);
 const PrivateArgs = z.object({
   privateFor: z.array(PrivacyPublicKey).max(64),
   privateFrom: PrivacyPublicKey.optional(),
@@ -39,12 +40,12 @@ export interface PrivateMethodDeps {
   backend: Backend;
   common: Common;
   accounts: NodeAccounts;
-  nonces: NonceSequencer;
   /** This participant's privacy key (privateFrom when none is given). */
   privacyKey: string;
   admit(raw: Uint8Array): Promise<DecodedTx & { accountNonce: bigint }>;
   enqueue(tx: DecodedTx & { accountNonce: bigint }): Promise<void>;
-  pendingNonce(address: string): Promise<bigint>;
+  /** Sign (at `nonce`, or the account's next), admit and submit; answers the hash (methods.ts signAndSubmit). */
+  signAndSubmit(from: string, nonce: bigint | undefined, sign: (nonce: bigint) => Uint8Array, ctx: CallContext): Promise<string>;
   resolveNumber(block: BlockParam | undefined): Promise<bigint>;
   callData(call: { data?: string; input?: string }): string;
 }
@@ -68,7 +69,7 @@ function tmError(err: unknown): never {
 }
 
 export function createPrivateMethods(deps: PrivateMethodDeps): { sendPrivateTransaction(args: SendTxParam, ctx: CallContext): Promise<string>; methods: Record<string, Method> } {
-  const { backend, accounts, nonces } = deps;
+  const { backend, accounts } = deps;
 
   /** The privacy rules at submission: the same ones every party applies at execution. */
   async function checkRules(to: string | null, senderKey: string, privateFor: string[], flag: PrivacyFlag): Promise<void> {
@@ -120,24 +121,8 @@ export function createPrivateMethods(deps: PrivateMethodDeps): { sendPrivateTran
     await precheck(from, gasLimit, args.nonce === undefined ? undefined : BigInt(args.nonce));
     const payload = await backend.tmSend({ payload: data, from: priv.privateFrom, to: priv.privateFor, privacyFlag: flag }).catch(tmError);
 
-    const signAndAdmit = async (nonce: bigint) => {
-      const raw = accounts.signPrivateTransaction(from, { to, data: payload.hashHex, gasLimit, nonce });
-      const tx = await deps.admit(raw);
-      ctx.setAttribute(Attr.txHash, tx.hash);
-      return tx;
-    };
-    if (args.nonce !== undefined) {
-      const tx = await signAndAdmit(BigInt(args.nonce));
-      await deps.enqueue(tx);
-      return tx.hash;
-    }
-    let hash = '';
-    await nonces.run(from, () => deps.pendingNonce(from), async (nonce) => {
-      const tx = await signAndAdmit(nonce);
-      hash = tx.hash;
-      return { done: deps.enqueue(tx) };
-    });
-    return hash;
+    const sign = (nonce: bigint) => accounts.signPrivateTransaction(from, { to, data: payload.hashHex, gasLimit, nonce });
+    return deps.signAndSubmit(from, args.nonce === undefined ? undefined : BigInt(args.nonce), sign, ctx);
   }
 
   const methods: Record<string, Method> = {
@@ -160,7 +145,7 @@ export function createPrivateMethods(deps: PrivateMethodDeps): { sendPrivateTran
 
     /** The decrypted payload of a private transaction, or 0x where this participant is not a party. */
     eth_getQuorumPayload: async (params) => {
-      const [hash] = positional(params, [PayloadHashParam]);
+      const [hash] = positional(params, [PayloadHashHex]);
       const [payload] = await backend.tmReceive([hash.toLowerCase()]);
       return payload?.found ? payload.payload : '0x';
     },

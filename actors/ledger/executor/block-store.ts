@@ -7,6 +7,7 @@ import type { Sql, TransactionSql } from 'postgres';
 import type { Migration } from '../../../lib/event-store/migrations.js';
 import type { LogFilter, RpcBlock, RpcLog, RpcReceipt, RpcTransaction } from './messages.js';
 import type { ExecutedBlock, PrivateContract } from './engine.js';
+import { EMPTY_STATE_ROOT } from './execute-block.js';
 
 export const blockStoreMigrations: readonly Migration[] = [
   {
@@ -86,12 +87,11 @@ export interface StoredHead {
   timestamp: bigint;
 }
 
-const EMPTY_ROOT = '0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421';
 const headOf = (r: Record<string, unknown>): StoredHead => ({
   number: BigInt(r.number as string),
   hash: r.hash as string,
   stateRoot: r.state_root as string,
-  privateStateRoot: (r.private_state_root as string | null) ?? EMPTY_ROOT,
+  privateStateRoot: (r.private_state_root as string | null) ?? EMPTY_STATE_ROOT,
   timestamp: BigInt(r.timestamp as string),
 });
 

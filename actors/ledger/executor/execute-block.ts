@@ -184,6 +184,8 @@ function privateExecutionTx(tx: TypedTransaction, from: Address, payload: Uint8A
 }
 
 const EMPTY_BLOOM = new Uint8Array(256);
+/** A private transaction that changed nothing (refused by the privacy rules, failed, or undone). */
+const noPrivateEffect = (gasUsed = 0n): Outcome => ({ status: 0, gasUsed, logs: [], bloom: EMPTY_BLOOM });
 
 /**
  * Execute `committed` on top of `parent`. The caller (the engine) serialises calls and, when this throws an
@@ -240,7 +242,7 @@ export async function executeCommittedBlock(env: BlockEnv, parent: HeadInfo, com
     const isCreation = tx.to === undefined;
     const target = isCreation ? undefined : (createdContracts.get(tx.to!.toString()) ?? priv.contract(tx.to!.toString()));
     const violation = privacyViolation(target, payload, isCreation);
-    if (violation) return { status: 0, gasUsed: 0n, logs: [], bloom: EMPTY_BLOOM, revertData: undefined };
+    if (violation) return noPrivateEffect();
     // The private sender account carries the public nonce, so a private contract's address is the one its
     // public nonce gives (as in GoQuorum), on every party alike.
     const state = priv.vm.stateManager as PrivateStateManager;
@@ -257,12 +259,12 @@ export async function executeCommittedBlock(env: BlockEnv, parent: HeadInfo, com
       await priv.vm.evm.journal.revert();
       state.takeViolation();
       if (faulted() || err instanceof MissingStateNodeError) throw fatal(err);
-      return { status: 0, gasUsed: 0n, logs: [], bloom: EMPTY_BLOOM };
+      return noPrivateEffect();
     }
     if (faulted()) throw fatal(lastFault());
     if (state.takeViolation()) {
       await priv.vm.evm.journal.revert();
-      return { status: 0, gasUsed: result.totalGasSpent, logs: [], bloom: EMPTY_BLOOM };
+      return noPrivateEffect(result.totalGasSpent);
     }
     await priv.vm.evm.journal.commit();
     const outcome = outcomeOf(result);
@@ -381,7 +383,7 @@ export async function executeCommittedBlock(env: BlockEnv, parent: HeadInfo, com
   // Header: public receipts only, so every participant computes the same block.
   const txs = included.map((i) => i.tx);
   const bloom = new Bloom(undefined, common);
-  for (const i of included) bloom.or(new Bloom(i.outcome.bloom, common));
+  for (const i of included) for (let b = 0; b < 256; b++) bloom.bitvector[b] |= i.outcome.bloom[b];
   const receiptList = included.map((i) => ({
     receipt: { status: i.outcome.status, cumulativeBlockGasUsed: i.cumulativeGasUsed, bitvector: i.outcome.bloom, logs: i.outcome.logs } as TxReceipt,
     txType: i.tx.type,
