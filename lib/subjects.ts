@@ -36,7 +36,6 @@ export const subjects = {
   ledgerQuery: (s: Scope) => `${base(s, 'executor')}.query`,
   blockExecuted: (s: Scope) => `${base(s, 'executor')}.executed`,
   // ledger: public and private state stores
-  stateApply: (s: Scope, kind: StateKind = 'public') => `${base(s, stateActor(kind))}.apply`,
   stateNodes: (s: Scope, kind: StateKind = 'public') => `${base(s, stateActor(kind))}.nodes`,
   stateRead: (s: Scope, kind: StateKind = 'public') => `${base(s, stateActor(kind))}.read`,
   // enclave: only its own participant's tm may publish here
@@ -104,9 +103,7 @@ export function permissionsFor(s: Scope, actor: ActorName): Permissions {
       return {
         publish: [
           subjects.committedRange(s),
-          subjects.stateApply(s, 'public'),
           subjects.stateNodes(s, 'public'),
-          subjects.stateApply(s, 'private'),
           subjects.stateNodes(s, 'private'),
           subjects.stateRead(s, 'private'),
           subjects.blockExecuted(s),
@@ -119,7 +116,7 @@ export function permissionsFor(s: Scope, actor: ActorName): Permissions {
       const kind: StateKind = actor === 'state' ? 'public' : 'private';
       return {
         publish: [],
-        subscribe: [subjects.stateApply(s, kind), subjects.stateNodes(s, kind), subjects.stateRead(s, kind), inbox],
+        subscribe: [subjects.blockExecuted(s), subjects.stateNodes(s, kind), subjects.stateRead(s, kind), inbox],
       };
     }
     case 'tm':

@@ -213,11 +213,14 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
     if (chunk.length) sendChunk(chunk);
   };
 
+  const blocksInFlight = () => {
+    let n = 0;
+    for (const e of uncommitted.values()) if (e.data.kind === 'block') n++;
+    return n;
+  };
+
   const mintBlock = (): RaftInput | null => {
-    if (state.role !== 'leader' || pool.size === 0) return null;
-    let inflight = 0;
-    for (const e of uncommitted.values()) if (e.data.kind === 'block') inflight++;
-    if (inflight >= MAX_INFLIGHT_BLOCKS) return null;
+    if (state.role !== 'leader' || pool.size === 0 || blocksInFlight() >= MAX_INFLIGHT_BLOCKS) return null;
     const txs = pool.select(params.maxTxsPerBlock, gasLimit, MAX_BLOCK_HEX_CHARS);
     if (txs.length === 0) return null;
     const block: LoggedBlock = {
@@ -234,6 +237,22 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
   const inbox: Input[] = [];
   let draining = false;
   let stopped = false;
+
+  /**
+   * Minting: at most one block per blockPeriodMs, counted from the last mint rather than on a fixed grid, so a
+   * transaction reaching an idle leader is minted at once and, under load, the next block leaves as soon as
+   * the period has passed and the block in flight is committed (mintBlock holds back while one is in flight).
+   */
+  let lastMintAt = Number.NEGATIVE_INFINITY;
+  let mintTimer: NodeJS.Timeout | null = null;
+  const scheduleMint = () => {
+    if (stopped || mintTimer || state.role !== 'leader' || pool.size === 0 || blocksInFlight() >= MAX_INFLIGHT_BLOCKS) return;
+    const wait = Math.max(0, lastMintAt + params.blockPeriodMs - now());
+    mintTimer = setTimeout(() => {
+      mintTimer = null;
+      enqueue({ type: 'mint' });
+    }, wait);
+  };
 
   const enqueue = (input: Input) => {
     if (stopped) return;
@@ -287,6 +306,8 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
             if (minted) continue; // one block per batch: the next mint sees this one's txs as logged
             raftInput = mintBlock();
             minted = raftInput !== null;
+            // An attempt that found nothing ready (say, only nonce gaps) also waits a period before the next.
+            lastMintAt = now();
           } else raftInput = input;
           if (!raftInput) continue;
           const r = step(state, raftInput);
@@ -307,6 +328,7 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
           lastLeader = state.leaderId;
           if (state.leaderId && state.leaderId !== me) forwardToLeader(pool.localPending());
         }
+        scheduleMint(); // a commit frees the slot of the block in flight; a tick may have made us leader
       }
     } catch (err) {
       // Persisting failed: the core's state is ahead of what is stored, so continuing could break Raft's
@@ -345,6 +367,7 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
       for (const tx of body.transactions) {
         pool.add(toPoolTx(tx, BigInt(tx.accountNonce), false, t));
       }
+      scheduleMint();
     }
   });
 
@@ -372,6 +395,7 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
       } else rejected.push({ hash: tx.hash, reason: r.reason });
     }
     forwardToLeader(fresh);
+    scheduleMint();
     return { accepted, rejected };
   });
 
@@ -423,11 +447,8 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
     return { blocks };
   });
 
-  // ---- time: ticks, minting, re-forwarding
+  // ---- time: ticks and re-forwarding (minting is scheduled by scheduleMint)
   const ticker = setInterval(() => enqueue({ type: 'tick' }), params.tickMs);
-  const minter = setInterval(() => {
-    if (state.role === 'leader' && pool.size > 0) enqueue({ type: 'mint' });
-  }, params.blockPeriodMs);
   const reforwarder = setInterval(() => {
     if (!state.leaderId || state.leaderId === me) return;
     const t = now();
@@ -438,7 +459,7 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
     async stop() {
       stopped = true;
       clearInterval(ticker);
-      clearInterval(minter);
+      if (mintTimer) clearTimeout(mintTimer);
       clearInterval(reforwarder);
       while (draining) await new Promise((r) => setTimeout(r, 5));
     },

@@ -42,6 +42,15 @@ export function findNatsServerBinary(): string {
   throw new Error('nats-server not found: install it (apt-get install -y nats-server, or run scripts/ensure-deps.sh) or set QUORUM_NATS_SERVER');
 }
 
+/** QUORUM_NATS_MONITOR_PORT turns on nats-server's HTTP monitoring (/varz, /connz) on that port, for operators and profiling. */
+function monitorPort(): number | undefined {
+  const v = process.env.QUORUM_NATS_MONITOR_PORT;
+  if (!v) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0 || n > 65535) throw new Error(`QUORUM_NATS_MONITOR_PORT: a port number, got ${JSON.stringify(v)}`);
+  return n;
+}
+
 export async function startNatsServer(opts: StartNatsOptions): Promise<NatsServer> {
   const host = opts.host ?? '127.0.0.1';
   const binary = opts.binary ?? findNatsServerBinary();
@@ -55,7 +64,7 @@ export async function startNatsServer(opts: StartNatsOptions): Promise<NatsServe
   let lastError: Error | undefined;
   for (let attempt = 0; attempt < attempts; attempt++) {
     const port = opts.port ?? (await freePort(host));
-    await writeFile(configFile, natsServerConfig(opts.network, { port, host, serverName: `${opts.network.name}-${port}` }), { mode: 0o600 });
+    await writeFile(configFile, natsServerConfig(opts.network, { port, host, serverName: `${opts.network.name}-${port}`, httpPort: monitorPort() }), { mode: 0o600 });
     const marker = `=== ${new Date().toISOString()} pid ${process.pid} starting ${binary} on ${host}:${port}`;
     const fd = openSync(logFile, 'a');
     writeSync(fd, marker + '\n');

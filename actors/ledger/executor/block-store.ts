@@ -106,12 +106,17 @@ const logRow = <J>(b: ExecutedBlock, l: RpcLog, json: (v: never) => J) => ({
   log: json(l as never),
 });
 
-/** Store consecutive executed blocks with their transactions, receipts, logs and dropped txs (multi-row inserts). */
+/**
+ * Store consecutive executed blocks with their transactions, receipts, logs and dropped txs (multi-row
+ * inserts). The inserts are issued together: Postgres runs them in order on the transaction's connection, and
+ * the client pipelines them, so storing a block costs one round trip instead of one per table.
+ */
 export async function writeBlocks(tx: TransactionSql, blocks: readonly ExecutedBlock[]): Promise<void> {
-  const inChunks = async <T>(rows: T[], insert: (chunk: T[]) => Promise<unknown>) => {
-    for (let i = 0; i < rows.length; i += 1000) await insert(rows.slice(i, i + 1000));
+  const pending: Promise<unknown>[] = [];
+  const inChunks = <T>(rows: T[], insert: (chunk: T[]) => Promise<unknown>) => {
+    for (let i = 0; i < rows.length; i += 1000) pending.push(insert(rows.slice(i, i + 1000)));
   };
-  await inChunks(
+  inChunks(
     blocks.map((b) => ({
       number: b.number.toString(),
       hash: b.hash,
@@ -122,25 +127,25 @@ export async function writeBlocks(tx: TransactionSql, blocks: readonly ExecutedB
     })),
     (rows) => tx`insert into ledger_blocks ${tx(rows)}`,
   );
-  await inChunks(
+  inChunks(
     blocks.flatMap((b) =>
       b.transactions.map((t, i) => ({ hash: t.hash, block_number: b.number.toString(), tx_index: i, tx: tx.json(t as never), receipt: tx.json(b.receipts[i] as never) })),
     ),
     (rows) => tx`insert into ledger_transactions ${tx(rows)}`,
   );
-  await inChunks(
+  inChunks(
     blocks.flatMap((b) => b.logs.map((l) => logRow(b, l, tx.json))),
     (rows) => tx`insert into ledger_logs ${tx(rows)}`,
   );
-  await inChunks(
+  inChunks(
     blocks.flatMap((b) => b.privateReceipts.map((r) => ({ hash: r.transactionHash, block_number: b.number.toString(), receipt: tx.json(r as never) }))),
     (rows) => tx`insert into ledger_private_receipts ${tx(rows)}`,
   );
-  await inChunks(
+  inChunks(
     blocks.flatMap((b) => b.privateLogs.map((l) => logRow(b, l, tx.json))),
     (rows) => tx`insert into ledger_private_logs ${tx(rows)}`,
   );
-  await inChunks(
+  inChunks(
     blocks.flatMap((b) =>
       b.privateContracts.map((c) => ({
         address: c.address.toLowerCase(),
@@ -152,10 +157,11 @@ export async function writeBlocks(tx: TransactionSql, blocks: readonly ExecutedB
     ),
     (rows) => tx`insert into ledger_private_contracts ${tx(rows)}`,
   );
-  await inChunks(
+  inChunks(
     blocks.flatMap((b) => b.dropped.map((d) => ({ hash: d.hash, block_number: b.number.toString(), reason: d.reason }))),
     (rows) => tx`insert into ledger_dropped ${tx(rows)} on conflict do nothing`,
   );
+  await Promise.all(pending);
 }
 
 export class BlockQueries {

@@ -148,8 +148,3 @@ export function formatBlock(header: BlockHeader, transactions: string[], size: n
   if (header.parentBeaconBlockRoot !== undefined) out.parentBeaconBlockRoot = toHex(header.parentBeaconBlockRoot);
   return out;
 }
-
-/** StateApply.nodes wire form: [0x-hex key, 0x-hex value] pairs. */
-export function nodesToWire(nodes: [Uint8Array, Uint8Array][]): [string, string][] {
-  return nodes.map(([k, v]) => [toHex(k), toHex(v)]);
-}

@@ -1,7 +1,8 @@
 /**
- * The block executor's shell: feeds committed blocks, in order, to the execution engine; hands each block's
- * trie writes to the public state store (which persists them first), then stores the block, its
- * transactions, receipts and logs with its BlockExecuted event in one Postgres transaction, then publishes.
+ * The block executor's shell: feeds committed blocks, in order, to the execution engine; stores each block,
+ * its transactions, receipts, logs, the trie entries it wrote (into the public and private state stores'
+ * tables) and its BlockExecuted event in one Postgres transaction, then publishes the event (on which the
+ * state stores load the new entries).
  * Missed or early blocks are fetched from consensus, so a restart or a dropped message loses nothing.
  */
 import { z } from 'zod';
@@ -18,7 +19,8 @@ import { subjects, type StateKind } from '../../../lib/subjects.js';
 import { Attr, inSpan, tracer } from '../../../lib/tracing.js';
 import { CommittedBlock, CommittedRangeReply } from '../../consensus/messages.js';
 import { BlockExecuted, LedgerQuery } from './messages.js';
-import { StateNodesReply, type StateApplyBatch } from '../state/messages.js';
+import { StateNodesReply } from '../state/messages.js';
+import { insertBatches, migrationOwner, packEntries, stateMigrations, type BatchRow } from '../state/node-batches.js';
 import { TmReceiveReply, type ReceivedPayload } from '../../tm/messages.js';
 import { BlockQueries, blockStoreMigrations, writeBlocks } from './block-store.js';
 import { ExecutionEngine, type ExecutedBlock } from './engine.js';
@@ -47,14 +49,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Limits of one group commit when the executor is behind. */
 const MAX_BATCH_BLOCKS = 50;
 const MAX_BATCH_TXS = 5000;
-/** Target size of one state-store request (the broker's max_payload is 8 MB; one huge block may exceed this). */
-const STATE_REQUEST_BYTES = 3 * 1024 * 1024;
 const t = tracer('quorum.executor');
 
 export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promise<void> }> {
   const { network, bus, sql, store, log } = deps;
   const scope = bus.scope;
   await migrate(sql, 'executor', blockStoreMigrations);
+  // The state stores own their tables' layout, but the executor writes their rows: whichever starts first creates them.
+  for (const kind of ['public', 'private'] as const) await migrate(sql, migrationOwner(kind), stateMigrations(kind));
   const blocks = new BlockQueries(sql);
   let stopped = false;
 
@@ -96,30 +98,12 @@ export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promi
     return out;
   };
 
-  /** Hand the blocks' trie writes to a state store, in requests of a few MB (NATS caps a message's size). */
-  const persistStateOf = async (kind: StateKind, batch: ExecutedBlock[]) => {
-    let blocks: StateApplyBatch['blocks'] = [];
-    let bytes = 0;
-    const send = async () => {
-      const msg: StateApplyBatch = { blocks };
-      blocks = [];
-      bytes = 0;
-      await untilAnswered(`the ${kind} state store`, () => bus.request(subjects.stateApply(scope, kind), msg, z.object({ ok: z.literal(true) }), { timeoutMs: 30_000 }));
-    };
-    for (const b of batch) {
+  /** A block's trie writes as the state store's rows (one per block and kind, even when empty). */
+  const stateRowsOf = (kind: StateKind, batch: readonly ExecutedBlock[]): BatchRow[] =>
+    batch.map((b) => {
       const entries = kind === 'public' ? b.nodes : b.privateNodes;
-      const nodes = entries.map(([k, v]): [string, string] => [toHex(k), toHex(v)]);
-      const size = nodes.reduce((n, [k, v]) => n + k.length + v.length + 8, 200);
-      if (blocks.length > 0 && (bytes + size > STATE_REQUEST_BYTES || blocks.length >= 200)) await send();
-      blocks.push({ number: quantity(b.number), blockHash: b.hash, stateRoot: kind === 'public' ? b.stateRoot : b.privateStateRoot, nodes });
-      bytes += size;
-    }
-    if (blocks.length) await send();
-  };
-  /** Both state stores persist before the block counts as stored; they work in parallel. */
-  const persistState = async (batch: ExecutedBlock[]) => {
-    await Promise.all([persistStateOf('public', batch), persistStateOf('private', batch)]);
-  };
+      return { blockNumber: b.number, blockHash: b.hash, stateRoot: kind === 'public' ? b.stateRoot : b.privateStateRoot, entryCount: entries.length, entries: packEntries(entries) };
+    });
 
   const eventOf = (b: ExecutedBlock, source: { raftIndex: number; raftTerm: number }): BlockExecutedEvent => ({
       number: quantity(b.number),
@@ -137,16 +121,23 @@ export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promi
       raftTerm: source.raftTerm,
   });
 
-  /** Consecutive blocks, their rows and their BlockExecuted events, in one transaction. */
+  /**
+   * Consecutive blocks, their rows, their state and their BlockExecuted events, in one transaction: a block
+   * is stored with its state or not at all, and costs one commit however many stores it feeds.
+   */
   const storeBlocks = async (batch: { executed: ExecutedBlock; source: { raftIndex: number; raftTerm: number } }[]) => {
+    const executed = batch.map((x) => x.executed);
     const events = await store.transaction(async (tx) => {
-      await writeBlocks(tx, batch.map((x) => x.executed));
-      return store.append(
+      // Issued together, so the client pipelines them (see writeBlocks); the append stays last in order.
+      const writes = Promise.all([writeBlocks(tx, executed), insertBatches(tx, 'public', stateRowsOf('public', executed)), insertBatches(tx, 'private', stateRowsOf('private', executed))]);
+      const appended = store.append(
         BLOCKS_STREAM,
         Number(batch[0].executed.number),
         batch.map((x) => ({ type: 'BlockExecuted', payload: eventOf(x.executed, x.source), publishSubject: subjects.blockExecuted(scope) })),
         tx,
       );
+      const [, events] = await Promise.all([writes, appended]);
+      return events;
     });
     for (const { executed: b } of batch) {
       for (const d of b.dropped) log.warn('dropped a committed transaction', { hash: d.hash, reason: d.reason, block: b.number });
@@ -195,7 +186,6 @@ export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promi
   if (!last) {
     const genesis = engine.genesis();
     if (!genesis) throw new Error('engine built no genesis block');
-    await persistState([genesis]);
     publish(await storeBlocks([{ executed: genesis, source: { raftIndex: 0, raftTerm: 0 } }]));
     log.info('genesis stored', { hash: genesis.hash, stateRoot: genesis.stateRoot });
   }
@@ -232,12 +222,10 @@ export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promi
               txs += source.transactions.length;
             }
             const t1 = performance.now();
-            await persistState(batch.map((x) => x.executed));
-            const t2 = performance.now();
             const events = await storeBlocks(batch);
             storedHead = engine.head();
             publish(events);
-            log.debug('blocks stored', { from: batch[0].source.height, blocks: batch.length, txs, executeMs: Math.round(t1 - t0), stateMs: Math.round(t2 - t1), storeMs: Math.round(performance.now() - t2) });
+            log.debug('blocks stored', { from: batch[0].source.height, blocks: batch.length, txs, executeMs: Math.round(t1 - t0), storeMs: Math.round(performance.now() - t1) });
           } catch (err) {
             // Not stored: take the engine back to the stored head, so these blocks run again (pulled anew).
             await engine.resetTo(storedHead);

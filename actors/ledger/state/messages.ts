@@ -1,23 +1,10 @@
 /**
  * Messages of the state store (run twice per participant: public and private state; subjects by kind).
- * The executor hands it each block's trie writes; the gateway reads state at a block number.
+ * The executor writes each block's trie entries into the store's table (node-batches.ts) and may ask for
+ * entries it misses; the gateway reads state at a block number.
  */
 import { z } from 'zod';
 import { Address, Hash32, HexBytes, HexQuantity } from '../../../lib/hex.js';
-
-/** executor → state store: the trie nodes a block wrote, persisted in one batch before the block counts as stored. */
-export const StateApply = z.object({
-  number: HexQuantity,
-  blockHash: Hash32,
-  stateRoot: Hash32,
-  /** [key, value] pairs of the state trie database (trie nodes and contract code), hex. */
-  nodes: z.array(z.tuple([HexBytes, HexBytes])),
-});
-export type StateApply = z.infer<typeof StateApply>;
-
-/** executor → state store: consecutive blocks' trie writes in one request (the executor batches when behind). */
-export const StateApplyBatch = z.object({ blocks: z.array(StateApply).min(1).max(200) });
-export type StateApplyBatch = z.infer<typeof StateApplyBatch>;
 
 /** executor → state store: trie database entries it misses in its cache (after a restart, say). */
 export const StateNodesRequest = z.object({ keys: z.array(HexBytes).max(4096) });

@@ -1,9 +1,11 @@
 /**
  * Trie-node batches in Postgres: one row per block holding every trie database entry the block wrote,
- * packed as [u32 keyLength][key][u32 valueLength][value]... One insert per block keeps persistence far
- * below Postgres's row rate; the store keeps an in-memory index of all entries, rebuilt from the rows at start.
+ * packed as [u32 keyLength][key][u32 valueLength][value]... The executor writes them in the same transaction
+ * as the block (so a stored block always has its state, and a block costs one transaction); the state store
+ * keeps an in-memory index of all entries, loaded from the rows at start and caught up when a block is announced.
+ * This table layout is the state store's storage schema, shared by its writer and its reader.
  */
-import type { Sql } from 'postgres';
+import type { Sql, TransactionSql } from 'postgres';
 import type { Migration } from '../../../lib/event-store/migrations.js';
 import type { StateKind } from '../../../lib/subjects.js';
 
@@ -62,17 +64,34 @@ export interface BatchRow {
   blockNumber: bigint;
   blockHash: string;
   stateRoot: string;
+  entryCount: number;
   entries: Uint8Array;
 }
 
-export async function* readBatches(sql: Sql, kind: StateKind, pageSize = 200): AsyncGenerator<BatchRow> {
-  let from = -1n;
+/** One row per block, both kinds (a block without private writes still records the private root it leaves). */
+export async function insertBatches(tx: TransactionSql, kind: StateKind, batches: readonly BatchRow[]): Promise<void> {
+  const rows = batches.map((b) => ({
+    block_number: b.blockNumber.toString(),
+    block_hash: b.blockHash,
+    state_root: b.stateRoot,
+    entry_count: b.entryCount,
+    entries: Buffer.from(b.entries.buffer, b.entries.byteOffset, b.entries.byteLength),
+  }));
+  // Rows of a block stored by an earlier, interrupted attempt are the same rows (execution is deterministic).
+  const inserts: Promise<unknown>[] = [];
+  for (let i = 0; i < rows.length; i += 500) inserts.push(tx`insert into ${tx(batchTable(kind))} ${tx(rows.slice(i, i + 500))} on conflict (block_number) do nothing`);
+  await Promise.all(inserts);
+}
+
+/** Batches after block `after` (all of them by default), in block order. */
+export async function* readBatches(sql: Sql, kind: StateKind, after = -1n, pageSize = 200): AsyncGenerator<BatchRow> {
+  let from = after;
   for (;;) {
-    const rows = await sql`select block_number, block_hash, state_root, entries from ${sql(batchTable(kind))}
+    const rows = await sql`select block_number, block_hash, state_root, entry_count, entries from ${sql(batchTable(kind))}
       where block_number > ${from.toString()} order by block_number limit ${pageSize}`;
     for (const r of rows) {
       from = BigInt(r.block_number);
-      yield { blockNumber: from, blockHash: r.block_hash, stateRoot: r.state_root, entries: new Uint8Array(r.entries as Buffer) };
+      yield { blockNumber: from, blockHash: r.block_hash, stateRoot: r.state_root, entryCount: Number(r.entry_count), entries: new Uint8Array(r.entries as Buffer) };
     }
     if (rows.length < pageSize) return;
   }

@@ -1,9 +1,10 @@
 /**
  * The state store, one module run twice per participant: the public state, and this participant's private
- * state (subjects, table and migrations by kind; the private one never leaves its participant). It
- * persists the state trie one batch per block (before the executor counts the block
- * as stored) and serves state reads at any block to the gateway, and trie entries to the executor when its
- * cache misses (after a restart). Reads come from memory, so queries never wait on execution or on Postgres.
+ * state (subjects, table and migrations by kind; the private one never leaves its participant). It serves
+ * state reads at any block to the gateway, and trie entries to the executor when its cache misses (after a
+ * restart). The executor writes each block's trie entries into this store's table in the same transaction
+ * as the block; the store loads them into memory when the block is announced (BlockExecuted) or when a read
+ * or the executor asks for what it does not hold yet. Reads come from memory, never waiting on execution.
  */
 import type { Sql } from 'postgres';
 import type { Bus } from '../../../lib/bus.js';
@@ -12,8 +13,9 @@ import { migrate } from '../../../lib/event-store/migrations.js';
 import { fromHex, quantity, toHex } from '../../../lib/hex.js';
 import type { Logger } from '../../../lib/logger.js';
 import { subjects, type StateKind } from '../../../lib/subjects.js';
-import { StateApplyBatch, StateNodesRequest, StateRead, type StateApply } from './messages.js';
-import { batchTable, migrationOwner, packEntries, readBatches, stateMigrations, unpackEntries } from './node-batches.js';
+import { BlockExecuted } from '../executor/messages.js';
+import { StateNodesRequest, StateRead } from './messages.js';
+import { migrationOwner, readBatches, stateMigrations, unpackEntries, type BatchRow } from './node-batches.js';
 import { readAccount, readCode, readStorage, StateNotAvailableError, type AccountFields } from './trie-reader.js';
 
 const accountState = (a: AccountFields | null) =>
@@ -34,64 +36,76 @@ export async function startStateStore(deps: StateStoreDeps): Promise<{ stop(): P
   const nodes = new Map<string, Uint8Array>();
   const roots = new Map<bigint, string>();
   let height = -1n;
-  for await (const batch of readBatches(sql, kind)) {
+  const load = (batch: BatchRow) => {
+    if (batch.blockNumber <= height) return;
+    if (batch.blockNumber !== height + 1n) {
+      throw new CodedError(ErrorCode.Internal, `state batches out of order: holding block ${height}, read block ${batch.blockNumber}`);
+    }
     for (const [k, v] of unpackEntries(batch.entries)) nodes.set(toHex(k), v);
     roots.set(batch.blockNumber, batch.stateRoot);
     height = batch.blockNumber;
-  }
-  log.info('state store loaded', { kind, height, entries: nodes.size });
-
-  // Applies are serialised: batches land in block order, once each, in one insert per request.
-  let applying: Promise<unknown> = Promise.resolve();
-  const apply = async (msg: StateApplyBatch) => {
-    const fresh: { number: bigint; block: StateApply; entries: [Uint8Array, Uint8Array][] }[] = [];
-    let expected = height + 1n;
-    for (const block of msg.blocks) {
-      const number = BigInt(block.number);
-      const known = roots.get(number);
-      if (known !== undefined) {
-        if (known !== block.stateRoot) throw new CodedError(ErrorCode.Conflict, `block ${number} was stored with state root ${known}, not ${block.stateRoot}`);
-        continue; // a retry of what we already stored
-      }
-      if (number !== expected) throw new CodedError(ErrorCode.Conflict, `state store is at block ${expected - 1n}; cannot store block ${number}`);
-      fresh.push({ number, block, entries: block.nodes.map(([k, v]) => [fromHex(k), fromHex(v)] as [Uint8Array, Uint8Array]) });
-      expected += 1n;
-    }
-    if (fresh.length === 0) return { ok: true as const };
-    // One row per block. The trie is derived data (the executor's BlockExecuted events and the blocks are the
-    // record it can be rebuilt from), so it is a table, not events.
-    const rows = fresh.map((f) => ({
-      block_number: f.number.toString(),
-      block_hash: f.block.blockHash,
-      state_root: f.block.stateRoot,
-      entry_count: f.entries.length,
-      entries: packEntries(f.entries),
-    }));
-    await sql`insert into ${sql(batchTable(kind))} ${sql(rows)}`;
-    for (const f of fresh) {
-      for (let i = 0; i < f.entries.length; i++) nodes.set(f.block.nodes[i][0].toLowerCase(), f.entries[i][1]);
-      roots.set(f.number, f.block.stateRoot);
-      height = f.number;
-    }
-    return { ok: true as const };
   };
 
-  bus.serve(subjects.stateApply(scope, kind), StateApplyBatch, (msg) => {
-    const result = applying.then(() => apply(msg));
-    applying = result.catch(() => undefined);
-    return result;
+  /**
+   * Loads the batches stored since the last load. Single flight: a call while one runs makes it read once
+   * more, so whoever awaits sees every row committed before its call.
+   */
+  let catching: Promise<void> | null = null;
+  let again = false;
+  const catchUp = (): Promise<void> => {
+    if (catching) {
+      again = true;
+      return catching;
+    }
+    catching = (async () => {
+      do {
+        again = false;
+        for await (const batch of readBatches(sql, kind, height)) load(batch);
+      } while (again);
+    })().finally(() => {
+      catching = null;
+    });
+    return catching;
+  };
+
+  await catchUp();
+  log.info('state store loaded', { kind, height, entries: nodes.size });
+
+  bus.subscribe(subjects.blockExecuted(scope), BlockExecuted, (ev) => {
+    const number = BigInt(ev.number);
+    if (number <= height) return;
+    // A block that leaves this state's root as it was wrote nothing it needs (every node reachable from the
+    // root is held already): record the root without reading the row. Private state, on a public-only load.
+    const root = kind === 'public' ? ev.stateRoot : ev.privateStateRoot;
+    if (number === height + 1n && !catching && root !== undefined && root === roots.get(height)) {
+      roots.set(number, root);
+      height = number;
+      return;
+    }
+    catchUp().catch((err) => log.warn('could not load announced state; will load it when asked', { block: ev.number }, err));
   });
 
-  bus.serve(subjects.stateNodes(scope, kind), StateNodesRequest, (req) => ({
-    values: req.keys.map((k) => {
-      const v = nodes.get(k.toLowerCase());
-      return v ? toHex(v) : null;
-    }),
-  }));
+  /** The root of the state at `number`, loading what was stored since the last load if need be. */
+  const rootAt = async (number: bigint): Promise<string | undefined> => {
+    if (number > height) await catchUp();
+    return roots.get(number);
+  };
+
+  const lookup = (keys: string[]) => keys.map((k) => nodes.get(k.toLowerCase()));
+
+  bus.serve(subjects.stateNodes(scope, kind), StateNodesRequest, async (req) => {
+    let values = lookup(req.keys);
+    // The executor only asks for entries of blocks it stored: what we miss was stored since our last load.
+    if (values.some((v) => v === undefined)) {
+      await catchUp();
+      values = lookup(req.keys);
+    }
+    return { values: values.map((v) => (v ? toHex(v) : null)) };
+  });
 
   bus.serve(subjects.stateRead(scope, kind), StateRead, async (req) => {
     const number = BigInt(req.block);
-    const root = roots.get(number);
+    const root = await rootAt(number);
     if (root === undefined) throw new CodedError(ErrorCode.NotFound, `header not found (state at block ${number} is not stored)`);
     try {
       switch (req.kind) {
@@ -110,5 +124,5 @@ export async function startStateStore(deps: StateStoreDeps): Promise<{ stop(): P
     }
   });
 
-  return { async stop() { await applying; } };
+  return { async stop() { await catching?.catch(() => undefined); } };
 }

@@ -1,10 +1,10 @@
 /**
  * Reading public state at any state root straight from trie database entries, for the public state store.
  *
- * Entries are what the executor emits in ExecutedBlock.nodes / StateApply.nodes (see
+ * Entries are what the executor emits in ExecutedBlock.nodes and stores in the state batches (see
  * actors/ledger/executor/recording-db.ts): account and storage trie nodes keyed by their keccak hash, and
  * contract code keyed by 0x63 ('c') ++ keccak(code). Keys are looked up as lowercase 0x-prefixed hex
- * (exactly the StateApply wire form, `toHex(key)`).
+ * (`toHex(key)`, as the store indexes them when it loads the batches).
  */
 import { MerklePatriciaTrie } from '@ethereumjs/mpt';
 import { RLP } from '@ethereumjs/rlp';
