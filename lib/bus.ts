@@ -50,6 +50,18 @@ function zodMessage(error: { issues: { path: PropertyKey[]; message: string }[] 
     .join('; ');
 }
 
+/**
+ * The broker answered that nobody listens on the subject: the request reached no actor, so sending it again
+ * cannot do anything twice (even a write). An Unavailable CodedError; the distinction is local to the process
+ * that asked (on the wire it is a plain Unavailable, like any other).
+ */
+export class NoResponderError extends CodedError {
+  constructor(readonly subject: string) {
+    super(ErrorCode.Unavailable, `no responder on ${subject}`);
+    this.name = 'NoResponderError';
+  }
+}
+
 export function parseWith<T>(schema: ZodType<T>, value: unknown, what: string): T {
   const r = schema.safeParse(value);
   if (!r.success) throw new CodedError(ErrorCode.InvalidInput, `invalid ${what}: ${zodMessage(r.error)}`);
@@ -85,7 +97,7 @@ export function createBus(connection: NatsConnection, scope: Scope, actor: strin
         msg = await connection.request(subject, encodeJson(payload), { timeout: opts?.timeoutMs ?? 5000, headers: headersWithTrace() });
       } catch (err) {
         if (err instanceof NoRespondersError || (err instanceof RequestError && err.isNoResponders())) {
-          throw new CodedError(ErrorCode.Unavailable, `no responder on ${subject}`);
+          throw new NoResponderError(subject);
         }
         if (err instanceof TimeoutError || (err instanceof RequestError && (err.cause instanceof TimeoutError))) {
           throw new CodedError(ErrorCode.Unavailable, `timed out waiting for ${subject}`);

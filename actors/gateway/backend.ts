@@ -2,6 +2,11 @@
  * What the gateway needs from the rest of its participant, as one interface (the RPC methods depend only
  * on this), and its implementation over the bus. Reply shapes are checked here; a reply that does not
  * match is the other actor's bug and surfaces as Internal, never as the client's invalid input.
+ *
+ * Reads never fail because an actor is busy or restarting for a moment: they are asked again within a bounded
+ * budget (retry.ts) and only then answered Unavailable. The head comes from blockExecuted events, recent blocks,
+ * receipts and transactions from small caches (final once stored), and a receipt that is not there yet is answered
+ * from the events (landed.ts), so the reads a polling wallet makes do not queue behind block execution.
  */
 import { z, type ZodType } from 'zod';
 import { ConsensusStatus, PoolNonceReply, SubmitResult, type ConsensusStatus as ConsensusStatusT } from '../consensus/messages.js';
@@ -30,6 +35,9 @@ import { CodedError, ErrorCode } from '../../lib/errors.js';
 import { Hash32, HexBytes, HexQuantity, quantity } from '../../lib/hex.js';
 import type { Logger } from '../../lib/logger.js';
 import { subjects } from '../../lib/subjects.js';
+import { createLandedIndex, type AbsentMark } from './landed.js';
+import { createLru, type Lru } from './lru.js';
+import { READ_RETRY, isUndelivered, isUnavailable, realClock, retrying, type Clock, type RetryPolicy } from './retry.js';
 import { createSubmitBatcher, type SubmitBatcherOptions, type SubmitTx } from './submit-batcher.js';
 import {
   PayloadKey,
@@ -43,8 +51,12 @@ import type { StateKind } from '../../lib/subjects.js';
 export type { SubmitTx } from './submit-batcher.js';
 
 export interface Backend {
-  /** The latest executed block (cached from blockExecuted events; `fresh` forces a ledger query). */
+  /**
+   * The latest executed block, kept from blockExecuted events (the ledger is asked only when none came for a
+   * while, and then a slow answer is not waited for); `fresh` forces a ledger query.
+   */
   head(opts?: { fresh?: boolean }): Promise<HeadT>;
+  /** Named tags ('latest', ...) resolve to head(); blocks are final, so recent ones are served from a cache. */
   blockByNumber(block: BlockTag, fullTransactions: boolean): Promise<RpcBlockT | null>;
   blockByHash(hash: string, fullTransactions: boolean): Promise<RpcBlockT | null>;
   transaction(hash: string): Promise<RpcTransactionT | null>;
@@ -99,13 +111,26 @@ export const Replies = {
 
 export interface BusBackendOptions {
   log: Logger;
-  /** Bus request timeout (ms). */
-  timeoutMs?: number;
-  /** Submit timeout (ms); consensus may have to forward to the leader. */
+  /**
+   * How a read is asked again while its actor is away or busy (default READ_RETRY: ~4 s in all, 2.5 s per
+   * attempt). A read that is still unanswered after it is Unavailable ('temporarily unavailable, retry').
+   */
+  retry?: Partial<RetryPolicy>;
+  /** Submit timeout (ms); consensus may have to forward to the leader. Never sent twice after a timeout. */
   submitTimeoutMs?: number;
   /** A cached head older than this (with no blockExecuted event since) is refreshed by a query when asked for. */
   headMaxAgeMs?: number;
+  /** How long a read waits for the refresh of a stale cached head before it is answered from the cache. */
+  staleHeadWaitMs?: number;
+  /** Blocks kept as the ledger answered them (stored blocks are final). Default 64 entries, 20,000 transactions. */
+  blockCache?: { maxEntries?: number; maxTransactions?: number };
+  /**
+   * Receipts and transactions kept as the ledger answered them (final once there; default 4096 each), and how
+   * many hashes of landed transactions are remembered to answer "not yet" without the ledger (default 50,000).
+   */
+  txCache?: { maxEntries?: number; landedHashes?: number };
   batching?: SubmitBatcherOptions;
+  clock?: Clock;
 }
 
 export interface BusBackend extends Backend {
@@ -115,14 +140,22 @@ export interface BusBackend extends Backend {
   stop(): void;
 }
 
+const NAMED_TAGS = new Set(['latest', 'pending', 'safe', 'finalized']);
+/** The tm may push to every recipient and wait for each ACK: it gets longer than a read. */
+const TM_TIMEOUT_MS = 15_000;
+
 export function createBusBackend(bus: Bus, opts: BusBackendOptions): BusBackend {
   const { log } = opts;
   const scope = bus.scope;
-  const timeoutMs = opts.timeoutMs ?? 5000;
+  const clock = opts.clock ?? realClock;
+  const readPolicy: RetryPolicy = { ...READ_RETRY, ...opts.retry };
+  const submitTimeoutMs = opts.submitTimeoutMs ?? 5000;
   const headMaxAgeMs = opts.headMaxAgeMs ?? 2000;
+  const staleHeadWaitMs = opts.staleHeadWaitMs ?? 1000;
 
-  async function ask<T>(subject: string, payload: unknown, schema: ZodType<T>, what: string, timeout = timeoutMs): Promise<T> {
-    const body = await bus.request(subject, payload, z.unknown(), { timeoutMs: timeout });
+  /** One request; the reply's shape is checked. */
+  async function askOnce<T>(subject: string, payload: unknown, schema: ZodType<T>, what: string, timeoutMs: number): Promise<T> {
+    const body = await bus.request(subject, payload, z.unknown(), { timeoutMs });
     const parsed = schema.safeParse(body);
     if (!parsed.success) {
       log.error('unexpected reply shape', { subject, what, issues: parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`) });
@@ -131,26 +164,38 @@ export function createBusBackend(bus: Bus, opts: BusBackendOptions): BusBackend 
     return parsed.data;
   }
 
-  const ledger = <T>(query: LedgerQuery, schema: ZodType<T>) => ask(subjects.ledgerQuery(scope), query, schema, `ledger ${query.kind}`);
-  const state = <T>(read: StateRead, schema: ZodType<T>, kind: StateKind = 'public') =>
-    ask(subjects.stateRead(scope, kind), read, schema, `${kind} state ${read.kind}`);
-  /** The tm may push to every recipient and wait for each ACK: give it longer than a read. */
-  const tm = <T>(subject: string, payload: unknown, schema: ZodType<T>, what: string) => ask(subject, payload, schema, what, Math.max(timeoutMs, 15_000));
+  /** A read has no effect: asked again while its actor is away or busy, within the read budget. */
+  const read = <T>(subject: string, payload: unknown, schema: ZodType<T>, what: string): Promise<T> =>
+    retrying((timeoutMs) => askOnce(subject, payload, schema, what, timeoutMs), { policy: readPolicy, retryable: isUnavailable, what, clock });
 
-  // ---- head tracking -------------------------------------------------------------------------------
+  /** A write (or a request too heavy to repeat): asked again only when it reached no one. */
+  const write = <T>(subject: string, payload: unknown, schema: ZodType<T>, what: string, timeoutMs: number): Promise<T> =>
+    retrying(() => askOnce(subject, payload, schema, what, timeoutMs), { policy: readPolicy, retryable: isUndelivered, what, clock });
+
+  const ledger = <T>(query: LedgerQuery, schema: ZodType<T>) => read(subjects.ledgerQuery(scope), query, schema, `ledger ${query.kind}`);
+  const state = <T>(stateRead: StateRead, schema: ZodType<T>, kind: StateKind = 'public') =>
+    read(subjects.stateRead(scope, kind), stateRead, schema, `${kind} state ${stateRead.kind}`);
+  const tm = <T>(subject: string, payload: unknown, schema: ZodType<T>, what: string) => write(subject, payload, schema, what, TM_TIMEOUT_MS);
+
+  // ---- head tracking: blockExecuted events keep it; the ledger is asked only when none came for a while ---------
   let head: HeadT | null = null;
   let headAt = 0;
   let refreshing: Promise<HeadT> | null = null;
 
   const offer = (h: HeadT) => {
     if (!head || BigInt(h.number) >= BigInt(head.number)) head = h;
-    headAt = Date.now();
+    headAt = clock.now();
+  };
+  /** The ledger's own head (a query): also tells the landed index which blocks' events it may have missed. */
+  const offerFromLedger = (h: HeadT) => {
+    offer(h);
+    landed.noteHead(BigInt(h.number));
   };
 
   const refreshHead = (): Promise<HeadT> => {
     refreshing ??= ledger({ kind: 'head' }, Replies.head)
       .then((h) => {
-        offer(h);
+        offerFromLedger(h);
         return head!;
       })
       .finally(() => {
@@ -158,6 +203,94 @@ export function createBusBackend(bus: Bus, opts: BusBackendOptions): BusBackend 
       });
     return refreshing;
   };
+
+  async function currentHead(o?: { fresh?: boolean }): Promise<HeadT> {
+    const fresh = o?.fresh === true;
+    if (head && !fresh && clock.now() - headAt <= headMaxAgeMs) return head;
+    const refresh = refreshHead();
+    if (!head || fresh) return refresh;
+    // Stale (no event for a while: an idle chain, or a missed event): the refresh gets a moment, then the cached
+    // head answers; the refresh goes on and updates the cache when it lands.
+    const cached = head;
+    return new Promise<HeadT>((resolve) => {
+      const timer = setTimeout(() => resolve(cached), staleHeadWaitMs);
+      refresh.then(
+        (h) => {
+          clearTimeout(timer);
+          resolve(h);
+        },
+        () => {
+          clearTimeout(timer);
+          resolve(head ?? cached);
+        },
+      );
+    });
+  }
+
+  // ---- blocks: final once stored, so a copy of what the ledger answered is kept (bounded) and shared -----------
+  const blockCache = createLru<string, RpcBlockT>({
+    maxEntries: opts.blockCache?.maxEntries ?? 64,
+    maxWeight: opts.blockCache?.maxTransactions ?? 20_000,
+    weight: (b) => 1 + b.transactions.length,
+  });
+  const blockReads = new Map<string, Promise<RpcBlockT | null>>();
+  const blockKey = (id: string, full: boolean) => `${full ? 'full' : 'hashes'}:${id.toLowerCase()}`;
+
+  /** From the cache, else one request for every caller that asks for the same block meanwhile. */
+  function block(key: string, full: boolean, fetch: () => Promise<RpcBlockT | null>): Promise<RpcBlockT | null> {
+    const hit = blockCache.get(key);
+    if (hit) return Promise.resolve(hit);
+    let p = blockReads.get(key);
+    if (!p) {
+      p = fetch()
+        .then((b) => {
+          if (b) {
+            blockCache.set(blockKey(b.number, full), b);
+            blockCache.set(blockKey(b.hash, full), b);
+          }
+          return b;
+        })
+        .finally(() => blockReads.delete(key));
+      blockReads.set(key, p);
+    }
+    return p;
+  }
+
+  // ---- receipts and transactions: final once there; "not yet" answered from blockExecuted while it holds ---------
+  const landed = createLandedIndex({ capacity: opts.txCache?.landedHashes ?? 50_000, maxAgeMs: headMaxAgeMs, now: () => clock.now() });
+  const absent = createLru<string, AbsentMark>({ maxEntries: 20_000 });
+  const receipts = createLru<string, RpcReceiptT>({ maxEntries: opts.txCache?.maxEntries ?? 4096, maxWeight: 50_000, weight: (r) => 1 + r.logs.length });
+  const transactions = createLru<string, RpcTransactionT>({ maxEntries: opts.txCache?.maxEntries ?? 4096 });
+  const txReads = new Map<string, Promise<unknown>>();
+  /** Only what is in a block is final (a transaction answer could in principle be a pending one). */
+  const final = (v: { blockHash: string | null }) => v.blockHash !== null;
+
+  /**
+   * A receipt or transaction by hash: from the cache; or null when the ledger said "none" and no block seen since
+   * held it; else one ledger request for every caller asking meanwhile.
+   */
+  function byHash<T extends { blockHash: string | null }>(kind: 'receipt' | 'transaction', hash: string, cache: Lru<string, T>, fetch: () => Promise<T | null>): Promise<T | null> {
+    const key = hash.toLowerCase();
+    const hit = cache.get(key);
+    if (hit) return Promise.resolve(hit);
+    const id = `${kind}:${key}`;
+    const mark = absent.get(id);
+    if (mark && landed.stillAbsent(key, mark)) return Promise.resolve(null);
+    let p = txReads.get(id) as Promise<T | null> | undefined;
+    if (!p) {
+      const before = landed.mark(); // taken before asking: "none" is true at least up to it
+      p = fetch()
+        .then((value) => {
+          if (value === null) {
+            if (before) absent.set(id, before);
+          } else if (final(value)) cache.set(key, value);
+          return value;
+        })
+        .finally(() => txReads.delete(id));
+      txReads.set(id, p);
+    }
+    return p;
+  }
 
   // ---- account reads: single-flight per (address, block), and a burst of them is one request -----------
   const accountReads = new Map<string, Promise<AccountStateT | null>>();
@@ -182,18 +315,18 @@ export function createBusBackend(bus: Bus, opts: BusBackendOptions): BusBackend 
       if (waiters.length >= 1000) flushReads(block);
     });
 
-  const batcher = createSubmitBatcher(
-    (transactions) => ask(subjects.submitTxs(scope), { transactions }, Replies.submit, 'submit', opts.submitTimeoutMs ?? timeoutMs),
-    opts.batching,
-  );
+  // A submission that timed out may have been received: it is not sent again (the client may; consensus' pool
+  // takes the same transaction twice as once, by hash).
+  const batcher = createSubmitBatcher((transactions) => write(subjects.submitTxs(scope), { transactions }, Replies.submit, 'submit', submitTimeoutMs), opts.batching);
 
   return {
     async start() {
       bus.subscribe(subjects.blockExecuted(scope), BlockExecuted, (ev) => {
+        landed.noteBlock(BigInt(ev.number), ev.transactions);
         offer({ number: ev.number, hash: ev.hash, stateRoot: ev.stateRoot, timestamp: ev.timestamp, gasLimit: ev.gasLimit });
       });
       try {
-        await refreshHead();
+        offerFromLedger(await askOnce(subjects.ledgerQuery(scope), { kind: 'head' }, Replies.head, 'ledger head', readPolicy.attemptTimeoutMs));
       } catch (err) {
         log.warn('head not available yet; will ask again when needed', { reason: (err as Error).message });
       }
@@ -203,20 +336,19 @@ export function createBusBackend(bus: Bus, opts: BusBackendOptions): BusBackend 
       batcher.close();
     },
 
-    async head(o) {
-      if (head && !o?.fresh && Date.now() - headAt <= headMaxAgeMs) return head;
-      try {
-        return await refreshHead();
-      } catch (err) {
-        if (head && !o?.fresh) return head;
-        throw err;
-      }
-    },
+    head: currentHead,
 
-    blockByNumber: (block, fullTransactions) => ledger({ kind: 'blockByNumber', block, fullTransactions }, Replies.blockByNumber),
-    blockByHash: (hash, fullTransactions) => ledger({ kind: 'blockByHash', hash, fullTransactions }, Replies.blockByHash),
-    transaction: (hash) => ledger({ kind: 'transaction', hash }, Replies.transaction),
-    receipt: (hash) => ledger({ kind: 'receipt', hash }, Replies.receipt),
+    async blockByNumber(tag, fullTransactions) {
+      const n = tag === 'earliest' ? 0n : NAMED_TAGS.has(tag) ? BigInt((await currentHead()).number) : BigInt(tag);
+      const number = quantity(n);
+      return block(blockKey(number, fullTransactions), fullTransactions, () =>
+        ledger({ kind: 'blockByNumber', block: number, fullTransactions }, Replies.blockByNumber),
+      );
+    },
+    blockByHash: (hash, fullTransactions) =>
+      block(blockKey(hash, fullTransactions), fullTransactions, () => ledger({ kind: 'blockByHash', hash, fullTransactions }, Replies.blockByHash)),
+    transaction: (hash) => byHash('transaction', hash, transactions, () => ledger({ kind: 'transaction', hash }, Replies.transaction)),
+    receipt: (hash) => byHash('receipt', hash, receipts, () => ledger({ kind: 'receipt', hash }, Replies.receipt)),
     logs: (filter) => ledger({ kind: 'logs', filter }, Replies.logs),
     call: (call, block, o) => ledger({ kind: 'call', call, block, ...(o?.private ? { private: true } : {}) }, Replies.call),
     estimateGas: (call, block, o) => ledger({ kind: 'estimateGas', call, block, ...(o?.private ? { private: true } : {}) }, Replies.estimateGas),
@@ -241,10 +373,10 @@ export function createBusBackend(bus: Bus, opts: BusBackendOptions): BusBackend 
     storage: (address, slot, block, kind = 'public') => state({ kind: 'storage', address, slot, block: quantity(block) }, Replies.stateStorage, kind),
 
     async poolNonce(address) {
-      const r = await ask(subjects.poolNonce(scope), { address }, Replies.poolNonce, 'pool nonce');
+      const r = await read(subjects.poolNonce(scope), { address }, Replies.poolNonce, 'pool nonce');
       return r.nextNonce === null ? null : BigInt(r.nextNonce);
     },
-    consensusStatus: () => ask(subjects.consensusStatus(scope), {}, Replies.consensusStatus, 'consensus status'),
+    consensusStatus: () => read(subjects.consensusStatus(scope), {}, Replies.consensusStatus, 'consensus status'),
     submit: (tx) => batcher.submit(tx),
   };
 }

@@ -33,6 +33,8 @@ export interface HttpApiOptions {
   service: TmService;
   /** Every participant's privacy key (GET /partyinfo/keys). */
   partyKeys: string[];
+  /** This participant's keys as its enclave reports them (GET /keys; answers 503 while the enclave is away). */
+  localKeys?: () => Promise<string[]>;
   isRecovering: () => boolean;
   log: Logger;
 }
@@ -151,6 +153,11 @@ export async function startHttpApi(o: HttpApiOptions): Promise<HttpApi> {
       case '/version/api':
         only('GET');
         return json(200, ['1.0']);
+      case '/keys': {
+        only('GET');
+        if (!o.localKeys) return text(404, 'not found');
+        return json(200, { keys: (await o.localKeys()).map((key) => ({ key })) });
+      }
       case '/partyinfo/keys':
         only('GET');
         return json(200, { keys: o.partyKeys.map((key) => ({ key })) });

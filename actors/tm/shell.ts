@@ -104,6 +104,7 @@ export async function startTm(o: TmOptions): Promise<Tm> {
       port: httpPort,
       service,
       partyKeys: o.network.participants.map((p) => p.privacyPublicKey),
+      localKeys: () => o.enclave.publicKeys(),
       isRecovering,
       log,
     });

@@ -108,8 +108,8 @@ export interface RunningNetwork {
   /** stop() + drop the databases + remove the dir if it was a temp dir created by startNetwork. */
   destroy(): Promise<void>;
   /**
-   * Resolves when every gateway answers eth_blockNumber and, through it, its executor and both state stores do;
-   * every tm its /upcheck; and some gateway names a raft leader.
+   * Resolves when every actor of every participant answers (READY): see checkEveryActor. Rejects after
+   * `timeoutMs` naming what did not answer last, with the tail of every actor's log.
    */
   waitReady(timeoutMs?: number): Promise<void>;
   processes(): ActorProcessInfo[];
@@ -251,14 +251,69 @@ class ActorProcess {
 
 type RpcReply = { result?: unknown; error?: unknown };
 
+/** Longer than the gateway's read budget, so a dependency that is away is reported by the gateway itself. */
+const PROBE_TIMEOUT_MS = 5_000;
+
 async function rpc(url: string, method: string, params: unknown[] = []): Promise<RpcReply> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-    signal: AbortSignal.timeout(2_000),
+    signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
   });
   return (await res.json()) as RpcReply;
+}
+
+const isQuantity = (v: unknown) => typeof v === 'string' && /^0x[0-9a-f]+$/i.test(v);
+
+/**
+ * READY means every actor of every participant answers a request, each through the API that reaches it:
+ * - gateway: eth_blockNumber;
+ * - executor (a ledger query): eth_getBlockByNumber('latest') is a block, eth_getTransactionReceipt of a random
+ *   hash is null (not an error);
+ * - public state store: eth_getBalance; private state store: eth_storageRoot (it reads the private state first);
+ * - consensus: eth_getTransactionCount('pending') (the pool's nonce) and raft_leader, the same leader on every
+ *   participant;
+ * - tm: GET /upcheck; enclave: GET /keys through the tm, which must list the participant's privacy key.
+ * Throws an Error naming the first participant and actor that did not answer.
+ */
+async function checkEveryActor(network: NetworkDescription, rpcUrls: string[], tmUrls: string[]): Promise<void> {
+  const zero = '0x' + '00'.repeat(20);
+  const unknownTx = '0x' + randomBytes(32).toString('hex');
+  const leaders = await Promise.all(
+    network.participants.map(async (p, i) => {
+      const ask = async (actor: string, method: string, params: unknown[], ok: (result: unknown) => boolean): Promise<unknown> => {
+        const r = await rpc(rpcUrls[i], method, params).catch((err: Error) => {
+          throw new Error(`${p.id} ${actor}: ${method} at ${rpcUrls[i]} failed: ${err.message}`);
+        });
+        if (r.error !== undefined || !ok(r.result)) throw new Error(`${p.id} ${actor}: ${method} answered ${JSON.stringify(r.error ?? r.result)}`);
+        return r.result;
+      };
+      const get = async (actor: string, url: string): Promise<Response> => {
+        const res = await fetch(url, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) }).catch((err: Error) => {
+          throw new Error(`${p.id} ${actor}: GET ${url} failed: ${err.message}`);
+        });
+        if (!res.ok) throw new Error(`${p.id} ${actor}: GET ${url}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
+        return res;
+      };
+      await ask('gateway', 'eth_blockNumber', [], isQuantity);
+      await ask('executor', 'eth_getBlockByNumber', ['latest', false], (b) => typeof b === 'object' && b !== null);
+      await ask('executor', 'eth_getTransactionReceipt', [unknownTx], (r) => r === null);
+      await ask('public state store', 'eth_getBalance', [zero, 'latest'], isQuantity);
+      await ask('private state store', 'eth_storageRoot', [zero, 'latest'], (v) => typeof v === 'string');
+      await ask('consensus', 'eth_getTransactionCount', [zero, 'pending'], isQuantity);
+      const leader = await ask('consensus', 'raft_leader', [], (v) => typeof v === 'string' && v.length > 0);
+      await get('tm', `${tmUrls[i]}/upcheck`);
+      const keys = (await (await get('enclave (through its tm)', `${tmUrls[i]}/keys`)).json()) as { keys?: { key?: string }[] };
+      if (!keys.keys?.some((k) => k.key === p.privacyPublicKey)) {
+        throw new Error(`${p.id} enclave (through its tm): /keys does not list ${p.privacyPublicKey}: ${JSON.stringify(keys).slice(0, 200)}`);
+      }
+      return leader as string;
+    }),
+  );
+  if (new Set(leaders).size !== 1) {
+    throw new Error(`the raft leader is not known to all yet: ${network.participants.map((p, i) => `${p.id} → ${leaders[i]}`).join(', ')}`);
+  }
 }
 
 async function readLauncherState(file: string): Promise<LauncherState | undefined> {
@@ -432,33 +487,8 @@ async function launch(opts: StartOptions, dir: string, createdDir: boolean): Pro
       for (;;) {
         if (stopping) throw new Error('network is stopping');
         try {
-          const heights = await Promise.all(
-            rpcUrls.map(async (u) => {
-              const r = await rpc(u, 'eth_blockNumber');
-              if (r.result === undefined) throw new Error(`${u} eth_blockNumber: ${JSON.stringify(r.error)}`);
-              return r.result;
-            }),
-          );
-          // Every executor and both state stores answer through their gateway (READY means every actor answers).
-          await Promise.all(
-            rpcUrls.map(async (u) => {
-              const zero = '0x' + '00'.repeat(20);
-              for (const [method, params] of [['eth_getBlockByNumber', ['latest', false]], ['eth_getBalance', [zero, 'latest']], ['eth_storageRoot', [zero, 'latest']]] as const) {
-                const r = await rpc(u, method, [...params]);
-                if (r.result === undefined) throw new Error(`${u} ${method}: ${JSON.stringify(r.error)}`);
-              }
-            }),
-          );
-          // Every tm answers its Tessera API (a private transaction needs its recipients' tms).
-          await Promise.all(
-            tmUrls.map(async (u) => {
-              const res = await fetch(`${u}/upcheck`, { signal: AbortSignal.timeout(2_000) });
-              if (!res.ok) throw new Error(`${u}/upcheck: HTTP ${res.status}`);
-            }),
-          );
-          const leaders = await Promise.all(rpcUrls.map((u) => rpc(u, 'raft_leader').catch((e: Error): RpcReply => ({ error: e.message }))));
-          if (leaders.some((r) => r.result !== undefined && r.result !== null)) return;
-          lastProblem = `heights ${JSON.stringify(heights)}, no raft leader yet: ${JSON.stringify(leaders.map((r) => r.error ?? r.result))}`;
+          await checkEveryActor(network, rpcUrls, tmUrls);
+          return;
         } catch (err) {
           lastProblem = err instanceof Error ? `${err.message}${err.cause instanceof Error ? ` (${err.cause.message})` : ''}` : String(err);
         }

@@ -1,9 +1,10 @@
 /**
  * The local launcher (cli/launcher/network-runner.ts) with stand-in actors: tiny processes that do
  * what the launcher relies on — read the env it passes, connect to NATS as their own NKEY user, reach
- * their participant's database, and (gateway) answer eth_blockNumber / raft_leader over HTTP, asking
- * consensus over NATS for the leader. Checks start, readiness, crash-restart, stop, resume, destroy,
- * the readiness error, and that no child survives its parent (even a SIGKILLed one).
+ * their participant's database, and answer the readiness probes over HTTP (the gateway's JSON-RPC, its
+ * raft_leader asking consensus over NATS; the tm's /upcheck and /keys). Checks start, readiness,
+ * crash-restart, stop, resume, destroy, the readiness error, and that no child survives its parent (even a
+ * SIGKILLed one).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -44,7 +45,9 @@ if (actor === 'gateway') {
     const { id, method } = JSON.parse(body);
     let out;
     if (method === 'eth_blockNumber') out = { result: '0x0' };
-    else if (['eth_getBlockByNumber', 'eth_getBalance', 'eth_storageRoot'].includes(method)) out = { result: '0x0' };
+    else if (method === 'eth_getBlockByNumber') out = { result: { number: '0x0' } };
+    else if (['eth_getBalance', 'eth_storageRoot', 'eth_getTransactionCount'].includes(method)) out = { result: '0x0' };
+    else if (method === 'eth_getTransactionReceipt') out = { result: null };
     else if (method === 'raft_leader') {
       try { out = { result: JSON.parse(new TextDecoder().decode((await nc.request(subjects.consensusStatus(scope), '', { timeout: 500 })).data)).leader }; }
       catch (err) { out = { error: { code: -32000, message: String(err) } }; }
@@ -55,7 +58,11 @@ if (actor === 'gateway') {
 }
 if (actor === 'tm') {
   const me = network.participants.find((p) => p.id === scope.participant);
-  server = http.createServer((req, res) => { res.statusCode = req.url === '/upcheck' ? 200 : 404; res.end("I'm up!"); }).listen(me.tmPort, '127.0.0.1');
+  server = http.createServer((req, res) => {
+    if (req.url === '/keys' && e.FAKE_ENCLAVE_DOWN) { res.statusCode = 503; res.end('enclave away'); return; }
+    if (req.url === '/keys') { res.setHeader('content-type', 'application/json'); res.end(JSON.stringify({ keys: [{ key: me.privacyPublicKey }] })); return; }
+    res.statusCode = req.url === '/upcheck' ? 200 : 404; res.end("I'm up!");
+  }).listen(me.tmPort, '127.0.0.1');
 }
 const shutdown = async () => { console.log('fake ' + actor + ' stopping'); server?.close(); await nc.close(); await sql.end(); process.exit(0); };
 process.on('SIGTERM', shutdown);
@@ -163,6 +170,17 @@ describe('local launcher', () => {
     assert.equal(started, undefined);
     // It started in a temp dir, so it cleaned up after itself.
     assert.equal(await databaseExists(`${prefix}b_p1`), false);
+  });
+
+  it('READY waits for every actor: an enclave that does not answer through its tm keeps the network not ready', async () => {
+    await assert.rejects(
+      startNetwork({ participants: 1, distDir: FAKE_DIST, dbPrefix: `${prefix}d`, env: { FAKE_ENCLAVE_DOWN: '1' }, readyTimeoutMs: 3_000 }),
+      (err: Error) => {
+        assert.match(err.message, /not ready after 3000 ms: p1 enclave \(through its tm\): GET http:\/\/127\.0\.0\.1:\d+\/keys: HTTP 503 enclave away/);
+        return true;
+      },
+    );
+    assert.equal(await databaseExists(`${prefix}d_p1`), false);
   });
 
   it('children die with a SIGKILLed parent', async () => {

@@ -218,7 +218,7 @@ describe('transaction manager (real nats-server, Postgres, enclaves)', () => {
   });
 
   describe('Tessera-compatible HTTP API', () => {
-    it('upcheck, version, partyinfo/keys', async () => {
+    it('upcheck, version, partyinfo/keys, keys (through the enclave)', async () => {
       assert.deepEqual(await http('p1', 'GET', '/upcheck').then((r) => [r.status, r.text]), [200, "I'm up!"]);
       const v = await http('p1', 'GET', '/version');
       assert.equal(v.status, 200);
@@ -226,6 +226,9 @@ describe('transaction manager (real nats-server, Postgres, enclaves)', () => {
       const keys = await http('p1', 'GET', '/partyinfo/keys');
       assert.equal(keys.status, 200);
       assert.deepEqual(JSON.parse(keys.text), { keys: ['p1', 'p2', 'p3', 'p4'].map((id) => ({ key: K(id) })) });
+      const own = await http('p2', 'GET', '/keys');
+      assert.equal(own.status, 200, own.text);
+      assert.deepEqual(JSON.parse(own.text), { keys: [{ key: K('p2') }] });
     });
 
     it('send → 201 {key}; the recipient reads it by key; isSender and participants', async () => {
