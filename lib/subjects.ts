@@ -35,6 +35,8 @@ export const subjects = {
   // ledger: block executor
   ledgerQuery: (s: Scope) => `${base(s, 'executor')}.query`,
   blockExecuted: (s: Scope) => `${base(s, 'executor')}.executed`,
+  /** Only when a block dropped transactions: consensus need not wake for every block. */
+  transactionsDropped: (s: Scope) => `${base(s, 'executor')}.dropped`,
   // ledger: public and private state stores
   stateNodes: (s: Scope, kind: StateKind = 'public') => `${base(s, stateActor(kind))}.nodes`,
   stateRead: (s: Scope, kind: StateKind = 'public') => `${base(s, stateActor(kind))}.read`,
@@ -95,7 +97,7 @@ export function permissionsFor(s: Scope, actor: ActorName): Permissions {
           subjects.consensusStatus(s),
           subjects.poolNonce(s),
           subjects.committedRange(s),
-          subjects.blockExecuted(s),
+          subjects.transactionsDropped(s),
           inbox,
         ],
       };
@@ -107,6 +109,7 @@ export function permissionsFor(s: Scope, actor: ActorName): Permissions {
           subjects.stateNodes(s, 'private'),
           subjects.stateRead(s, 'private'),
           subjects.blockExecuted(s),
+          subjects.transactionsDropped(s),
           subjects.tmReceive(s),
         ],
         subscribe: [subjects.committedBlocks(s), subjects.ledgerQuery(s), inbox],
@@ -116,7 +119,8 @@ export function permissionsFor(s: Scope, actor: ActorName): Permissions {
       const kind: StateKind = actor === 'state' ? 'public' : 'private';
       return {
         publish: [],
-        subscribe: [subjects.blockExecuted(s), subjects.stateNodes(s, kind), subjects.stateRead(s, kind), inbox],
+        // The private store loads lazily (when read), so it does not wake for every block.
+        subscribe: [...(kind === 'public' ? [subjects.blockExecuted(s)] : []), subjects.stateNodes(s, kind), subjects.stateRead(s, kind), inbox],
       };
     }
     case 'tm':

@@ -12,7 +12,7 @@ import { quantity } from '../../lib/hex.js';
 import type { NetworkDescription, ParticipantSecrets } from '../../lib/network/description.js';
 import { peerSender, subjects } from '../../lib/subjects.js';
 import { blockOf, LoggedBlock, toCommittedBlock, type LoggedTx } from './block-data.js';
-import { BlockExecuted } from '../ledger/executor/messages.js';
+import { TransactionsDroppedReport } from '../ledger/executor/messages.js';
 import { foldConsensus, POOL_STREAM, RAFT_STREAM, type ReceivedTx } from './events.js';
 import {
   CommittedRangeRequest,
@@ -382,19 +382,20 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
       else if (pool.has(tx.hash)) accepted.push(tx.hash);
       else toStore.push(received(tx));
     }
-    await receivedCommitter.submit(toStore);
     const t = now();
-    const fresh: PoolTx[] = [];
-    for (const tx of toStore) {
-      const p = toPoolTx(tx, BigInt(tx.accountNonce), true, t);
+    const candidates = toStore.map((tx) => toPoolTx(tx, BigInt(tx.accountNonce), true, t));
+    // The leader gets them while we persist: the forward is not what makes them durable here, and waiting for
+    // our commit would put a Postgres round trip on every transaction's path. (Should the write fail, the caller
+    // is refused yet the transaction may still land; a retry then finds its hash known or its nonce used.)
+    forwardToLeader(candidates);
+    await receivedCommitter.submit(toStore);
+    for (const p of candidates) {
       const r = pool.add(p);
       if (r.ok) {
-        accepted.push(tx.hash);
-        localHashes.add(tx.hash);
-        fresh.push(p);
-      } else rejected.push({ hash: tx.hash, reason: r.reason });
+        accepted.push(p.hash);
+        localHashes.add(p.hash);
+      } else rejected.push({ hash: p.hash, reason: r.reason });
     }
-    forwardToLeader(fresh);
     scheduleMint();
     return { accepted, rejected };
   });
@@ -404,8 +405,7 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
   }
 
   // Our executor reports committed txs it had to drop; their nonces were not used (see TxPool.noteDropped).
-  bus.subscribe(subjects.blockExecuted(scope), BlockExecuted, async (ev) => {
-    if (ev.dropped.length === 0) return;
+  bus.subscribe(subjects.transactionsDropped(scope), TransactionsDroppedReport, async (ev) => {
     const block = recentlyCommitted.get(Number(BigInt(ev.number)));
     const wanted = new Set(ev.dropped);
     const dropped = (block?.transactions ?? []).filter((t) => wanted.has(t.hash)).map((t) => ({ hash: t.hash, from: t.from.toLowerCase(), nonce: t.nonce }));

@@ -14,8 +14,12 @@ export const ParticipantId = z.string().regex(/^[a-z][a-z0-9]{0,15}$/, 'particip
 
 export const RaftParams = z.object({
   type: z.literal('raft'),
-  /** The leader mints at most once per blockPeriodMs, and only when its pool holds transactions. */
-  blockPeriodMs: z.number().int().positive().default(50),
+  /**
+   * The leader mints at most once per blockPeriodMs (counted from its last mint, so an idle network mints at
+   * once), and only when its pool holds transactions. 100 ms, not 50: every block costs every participant a
+   * fixed amount of work, and under load fewer, larger blocks leave more of the machine to transactions.
+   */
+  blockPeriodMs: z.number().int().positive().default(100),
   tickMs: z.number().int().positive().default(50),
   electionTicksMin: z.number().int().positive().default(10),
   electionTicksMax: z.number().int().positive().default(20),

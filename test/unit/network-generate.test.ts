@@ -29,7 +29,7 @@ describe('network generation', () => {
     assert.equal(network.chainId, 1337);
     assert.equal(network.name, 'devnet');
     assert.equal(network.consensus.type, 'raft');
-    assert.equal(network.consensus.blockPeriodMs, 50);
+    assert.equal(network.consensus.blockPeriodMs, 100);
     assert.deepEqual(network.participants.map((p) => p.id), ['p1', 'p2', 'p3', 'p4']);
     assert.deepEqual(network.participants.map((p) => p.name), ['Participant 1', 'Participant 2', 'Participant 3', 'Participant 4']);
     assert.deepEqual(network.participants.map((p) => p.rpcPort), [22000, 22001, 22002, 22003]);

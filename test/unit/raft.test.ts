@@ -145,6 +145,31 @@ test('a proposal is replicated and committed on every node, each entry exactly o
   }
 });
 
+test('a follower whose answer was late for the commit broadcast learns the commit on that answer, not at the next heartbeat', () => {
+  const ids = ['a', 'b', 'c', 'd'];
+  const net = new Net(ids);
+  net.elect('a');
+  net.tickAll(3);
+  const held: RaftMessage[] = [];
+  net.cut = (m) => {
+    if (m.from === 'd' && m.type === 'AppendEntriesResponse') {
+      held.push(m);
+      return true;
+    }
+    return false;
+  };
+  const index = net.step('a', { type: 'propose', data: block('one') }).proposal!.index!;
+  net.settle(); // b and c answer: a majority of four, so the leader commits and tells the followers that are idle
+  assert.equal(commitIndex(net.state('a')), index);
+  assert.equal(commitIndex(net.state('b')), index);
+  assert.ok(commitIndex(net.state('d')) < index, 'd has not heard of the commit yet');
+  net.cut = () => false;
+  for (const m of held.splice(0)) net.step('a', { type: 'message', message: m });
+  net.settle(); // no tick: the answer itself must bring d the commit
+  assert.equal(commitIndex(net.state('d')), index);
+  assert.deepEqual(net.committed.get('d')!.map((e) => e.index).at(-1), index);
+});
+
 test('a follower refuses proposals and names the leader', () => {
   const net = new Net();
   net.elect('a');

@@ -37,7 +37,7 @@ export function sendAppend(t: Transition, peer: string): void {
     entries,
     leaderCommit: s.commitIndex,
   });
-  s.progress.set(peer, { ...progress, sentUpTo: prevLogIndex + entries.length, awaitingResponse: true });
+  s.progress.set(peer, { ...progress, sentUpTo: prevLogIndex + entries.length, awaitingResponse: true, commitSent: s.commitIndex });
 }
 
 /** Heartbeats go to every follower; new entries only to those not already waiting on an answer. */
@@ -131,7 +131,9 @@ export function handleAppendEntriesResponse(t: Transition, m: AppendEntriesRespo
       awaitingResponse: progress.awaitingResponse && !answersCurrent,
     });
     if (advanceLeaderCommit(t)) broadcastAppend(t, 'idle'); // tell followers promptly; includes this one if idle
-    else if (answersCurrent && nextIndex <= lastIndexOf(s.log)) sendAppend(t, m.from);
+    // More to send, or a commit this follower missed because it was awaiting this answer when the commit was
+    // broadcast: without this it would learn the commit only at the next heartbeat.
+    else if (answersCurrent && (nextIndex <= lastIndexOf(s.log) || progress.commitSent < s.commitIndex)) sendAppend(t, m.from);
     return;
   }
 

@@ -59,6 +59,8 @@ export interface PeerProgress {
   readonly sentUpTo: number;
   /** The latest AppendEntries has not been answered: new entries wait for that answer (or a heartbeat). */
   readonly awaitingResponse: boolean;
+  /** The leaderCommit of the latest AppendEntries sent: a follower that missed a commit broadcast is told at once. */
+  readonly commitSent: number;
   /** Heard from within the current check-quorum window. */
   readonly recentlyActive: boolean;
 }

@@ -165,3 +165,7 @@ export const BlockExecuted = z.object({
   dropped: z.array(Hash32),
 });
 export type BlockExecuted = z.infer<typeof BlockExecuted>;
+
+/** executor → its consensus (publish on subjects.transactionsDropped), for a block that dropped transactions. */
+export const TransactionsDroppedReport = BlockExecuted.pick({ number: true, dropped: true });
+export type TransactionsDroppedReport = z.infer<typeof TransactionsDroppedReport>;

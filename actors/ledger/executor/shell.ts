@@ -18,7 +18,7 @@ import type { NetworkDescription } from '../../../lib/network/description.js';
 import { subjects, type StateKind } from '../../../lib/subjects.js';
 import { Attr, inSpan, tracer } from '../../../lib/tracing.js';
 import { CommittedBlock, CommittedRangeReply } from '../../consensus/messages.js';
-import { BlockExecuted, LedgerQuery } from './messages.js';
+import { BlockExecuted, LedgerQuery, type TransactionsDroppedReport } from './messages.js';
 import { StateNodesReply } from '../state/messages.js';
 import { insertBatches, migrationOwner, packEntries, stateMigrations, type BatchRow } from '../state/node-batches.js';
 import { TmReceiveReply, type ReceivedPayload } from '../../tm/messages.js';
@@ -149,7 +149,15 @@ export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promi
   // re-publication at start, which consumers ignore).
   let toMark: number[] = [];
   const publish = (events: StoredEvent[]) => {
-    for (const e of events) if (e.publishSubject) bus.publish(e.publishSubject, e.payload);
+    for (const e of events) {
+      if (!e.publishSubject) continue;
+      bus.publish(e.publishSubject, e.payload);
+      const ev = e.payload as BlockExecutedEvent;
+      if (e.type === 'BlockExecuted' && ev.dropped.length > 0) {
+        const report: TransactionsDroppedReport = { number: ev.number, dropped: ev.dropped };
+        bus.publish(subjects.transactionsDropped(scope), report);
+      }
+    }
     toMark.push(...events.map((e) => e.globalPosition));
   };
   const markPublished = async () => {

@@ -71,17 +71,10 @@ export async function startStateStore(deps: StateStoreDeps): Promise<{ stop(): P
   await catchUp();
   log.info('state store loaded', { kind, height, entries: nodes.size });
 
-  bus.subscribe(subjects.blockExecuted(scope), BlockExecuted, (ev) => {
-    const number = BigInt(ev.number);
-    if (number <= height) return;
-    // A block that leaves this state's root as it was wrote nothing it needs (every node reachable from the
-    // root is held already): record the root without reading the row. Private state, on a public-only load.
-    const root = kind === 'public' ? ev.stateRoot : ev.privateStateRoot;
-    if (number === height + 1n && !catching && root !== undefined && root === roots.get(height)) {
-      roots.set(number, root);
-      height = number;
-      return;
-    }
+  // The public store loads each block as it is announced (the gateway reads accounts at the head for every
+  // submission); the private one is read rarely, so it loads when a read or the executor needs a newer block.
+  if (kind === 'public') bus.subscribe(subjects.blockExecuted(scope), BlockExecuted, (ev) => {
+    if (BigInt(ev.number) <= height) return;
     catchUp().catch((err) => log.warn('could not load announced state; will load it when asked', { block: ev.number }, err));
   });
 
