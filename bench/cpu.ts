@@ -25,7 +25,7 @@ export interface CpuUse {
   benchCores: number;
   /** cores used by everything else */
   foreignCores: number;
-  /** benchCores by group (loadgen, nats, postgres, gateway, consensus, executor, state, privateState, tm, enclave) */
+  /** benchCores by group (loadgen, nats, postgres, gateway, consensus, executor, state, privateState, tm, enclave; hardhat for the peer) */
   groups: Record<string, number>;
 }
 
@@ -95,6 +95,7 @@ const ACTOR_GROUP: [RegExp, string][] = [
 function groupOf(pid: number, cmd: string): string {
   if (pid === process.pid) return 'loadgen';
   if (cmd.includes('nats-server')) return 'nats';
+  if (cmd.includes('hardhat')) return 'hardhat';
   for (const [re, name] of ACTOR_GROUP) {
     const m = re.exec(cmd);
     if (m) return name.replace('$1', m[1] ?? '');

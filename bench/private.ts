@@ -11,9 +11,8 @@ import type { RunningNetwork } from '../cli/launcher/network-runner.js';
 import { compileSimpleStorage } from '../test/support/contracts.js';
 import { call, sleep } from './rpc.js';
 import { deriveKeys } from './sign.js';
-import { cpuBetween, sampleCpu, type CpuUse } from './cpu.js';
-import { distribution, fmt, table, type Distribution } from './stats.js';
-import { HeadPoller, newClientStats, nodeSender, rawSender, runClient, type ClientStats, type Sender } from './wallet.js';
+import { fmt, table } from './stats.js';
+import { nodeSender, pacedSchedule, rawSender, runClients, share, summarizeClients, type Sender, type WalletRunSummary } from './wallet.js';
 
 export type PrivateKind = 'public' | 'private1' | 'private3';
 export const PRIVATE_KINDS: readonly PrivateKind[] = ['public', 'private1', 'private3'];
@@ -35,39 +34,13 @@ export interface PrivateConfig {
   runTimeoutS: number;
 }
 
-export interface WalletRunResult {
+export interface WalletRunResult extends WalletRunSummary {
   kind: PrivateKind;
   recipients: number;
-  txs: number;
-  sent: number;
-  included: number;
-  refused: number;
-  failedRequests: number;
-  pollErrors: number;
-  /** receipt requests answered null, per included transaction */
-  missesPerTx: number;
-  reverted: number;
-  lost: number;
-  abandoned: number;
-  /** first submission → last receipt */
-  seconds: number;
-  /** receipts ÷ seconds */
-  tps: number;
-  /** answered submissions ÷ (first submission → last answer) */
-  submitRate: number;
-  latencyMs: Distribution;
-  /** submit → the submission request(s) answered */
-  submitMs: Distribution;
-  /** paced runs: the rate asked for, and how late submissions started against the schedule */
+  /** paced runs: the rate asked for */
   targetTps?: number;
-  lagMs?: Distribution;
-  /** paced runs: scheduled time → receipt */
-  fromScheduleMs?: Distribution;
   /** paced runs: answered submissions kept up with the schedule (≥ 95 % of the rate) */
   sustained?: boolean;
-  errors: Record<string, number>;
-  /** cores in use during the run: the benchmark's processes vs the rest of the machine */
-  cpu: CpuUse | null;
 }
 
 export interface PrivateResults {
@@ -84,7 +57,7 @@ export interface PrivateResults {
   targets: Record<string, { value: number | null; target: string; met: boolean; note?: string }>;
 }
 
-/** Addresses of every client's account and the test-owned keys (to fund in genesis) for `clients` raw clients. */
+/** The test-owned keys (to fund in genesis) of `clients` raw clients; the wallet mode's clients use the same keys. */
 export function rawWalletKeys(clients: number) {
   return deriveKeys('wallet', clients);
 }
@@ -141,64 +114,29 @@ function senders(net: RunningNetwork, cfg: PrivateConfig, kind: PrivateKind, con
       const from = ps[g].accounts[Math.floor(c / n)];
       out.push(nodeSender(net.rpcUrls[g], g, from, to, privateFor));
     } else {
-      out.push(rawSender(net.rpcUrls[g], g, keys[c], net.network.chainId, to, privateFor && { tmUrl: net.tmUrls[g], from: ps[g].privacyPublicKey, privateFor }));
+      out.push(
+        rawSender(
+          net.rpcUrls[g],
+          g,
+          keys[c],
+          net.network.chainId,
+          privateFor ? { kind: 'private', to, tmUrl: net.tmUrls[g], from: ps[g].privacyPublicKey, privateFor } : { kind: 'set', to },
+        ),
+      );
     }
   }
   return out;
 }
 
-/** Without a new block for this long, a client asks for its oldest pending receipt anyway. */
-const RECEIPT_FALLBACK_MS = 250;
-
-let valueCounter = 1n;
-const nextValue = () => valueCounter++;
-
 /** All clients at once; dueAt(c) gives client c's schedule. */
-async function runClients(net: RunningNetwork, cfg: PrivateConfig, ss: Sender[], dueAt: (c: number) => number[]): Promise<ClientStats & { cpu: CpuUse | null }> {
-  const stats = newClientStats();
-  const cpu0 = sampleCpu(net.dbPrefix);
-  await Promise.all(ss.map((s) => s.prepare()));
-  const heads = net.rpcUrls.map((u) => new HeadPoller(u, cfg.pollMs));
-  await Promise.all(heads.map((h) => h.start()));
-  try {
-    const deadline = performance.now() + cfg.runTimeoutS * 1000;
-    const opts = { window: cfg.window, deadline, stallMs: 60_000, fallbackMs: RECEIPT_FALLBACK_MS };
-    await Promise.all(ss.map((s, c) => runClient(heads[s.gateway], s, dueAt(c), nextValue, opts, stats)));
-  } finally {
-    await Promise.all(heads.map((h) => h.stop()));
-  }
-  stats.pollErrors += heads.reduce((a, h) => a + h.errors, 0);
-  return { ...stats, cpu: cpuBetween(cpu0, sampleCpu(net.dbPrefix)) };
-}
+const runAll = (net: RunningNetwork, cfg: PrivateConfig, ss: Sender[], dueAt: (c: number) => number[]) =>
+  runClients(ss, dueAt, { urls: net.rpcUrls, window: cfg.window, pollMs: cfg.pollMs, runTimeoutS: cfg.runTimeoutS, dbPrefix: net.dbPrefix });
 
-function summarize(kind: PrivateKind, n: number, s: ClientStats & { cpu: CpuUse | null }): WalletRunResult {
-  const seconds = s.lastReceiptAt > s.firstSubmitAt ? (s.lastReceiptAt - s.firstSubmitAt) / 1000 : Number.NaN;
-  return {
-    kind,
-    recipients: kind === 'public' ? 0 : kind === 'private1' ? 1 : n - 1,
-    txs: s.planned,
-    sent: s.sent,
-    included: s.included,
-    refused: s.refused,
-    failedRequests: s.failedRequests,
-    pollErrors: s.pollErrors,
-    missesPerTx: s.included ? s.misses / s.included : Number.NaN,
-    reverted: s.reverted,
-    lost: s.lost,
-    abandoned: s.abandoned,
-    seconds,
-    tps: seconds > 0 ? s.included / seconds : Number.NaN,
-    submitRate: s.lastSentAt > s.firstSubmitAt ? s.sent / ((s.lastSentAt - s.firstSubmitAt) / 1000) : Number.NaN,
-    latencyMs: distribution(s.latenciesMs),
-    submitMs: distribution(s.ackLatenciesMs),
-    ...(s.lagsMs.length ? { lagMs: distribution(s.lagsMs), fromScheduleMs: distribution(s.fromScheduleMs) } : {}),
-    errors: Object.fromEntries(s.errors),
-    cpu: s.cpu,
-  };
-}
-
-/** Splits `total` over `clients` as evenly as possible. */
-const share = (total: number, clients: number, c: number) => Math.floor(total / clients) + (c < total % clients ? 1 : 0);
+const summarize = (kind: PrivateKind, n: number, s: Awaited<ReturnType<typeof runAll>>): WalletRunResult => ({
+  kind,
+  recipients: kind === 'public' ? 0 : kind === 'private1' ? 1 : n - 1,
+  ...summarizeClients(s),
+});
 
 export async function runPrivateBench(net: RunningNetwork, cfg: PrivateConfig, log: (m: string) => void): Promise<PrivateResults> {
   const n = net.network.participants.length;
@@ -213,7 +151,7 @@ export async function runPrivateBench(net: RunningNetwork, cfg: PrivateConfig, l
 
   if (cfg.warmup > 0) {
     for (const kind of PRIVATE_KINDS) {
-      const s = await runClients(net, cfg, senders(net, cfg, kind, contracts), () => new Array(cfg.warmup).fill(0));
+      const s = await runAll(net, cfg, senders(net, cfg, kind, contracts), () => new Array(cfg.warmup).fill(0));
       log(`warm-up ${kind}: ${s.included}/${s.planned} included${s.refused + s.failedRequests ? `, ${s.refused} refused, ${s.failedRequests} failed` : ''}`);
     }
   }
@@ -221,7 +159,7 @@ export async function runPrivateBench(net: RunningNetwork, cfg: PrivateConfig, l
   const runs: WalletRunResult[] = [];
   for (const kind of PRIVATE_KINDS) {
     log(`wallet ${kind}: ${cfg.txs} set calls`);
-    const s = await runClients(net, cfg, senders(net, cfg, kind, contracts), (c) => new Array(share(cfg.txs, cfg.clients, c)).fill(0));
+    const s = await runAll(net, cfg, senders(net, cfg, kind, contracts), (c) => new Array(share(cfg.txs, cfg.clients, c)).fill(0));
     const r = summarize(kind, n, s);
     runs.push(r);
     log(`wallet ${kind}: ${r.included}/${r.txs} included, ${fmt(r.tps)} TPS, p50 ${fmt(r.latencyMs.p50)} ms, p95 ${fmt(r.latencyMs.p95)} ms, ${r.refused} refused, ${r.failedRequests} failed`);
@@ -230,16 +168,10 @@ export async function runPrivateBench(net: RunningNetwork, cfg: PrivateConfig, l
   const paced: WalletRunResult[] = [];
   for (const tps of cfg.pacedSeconds > 0 ? cfg.pacedTps.filter((t) => t > 0) : []) {
     const total = tps * cfg.pacedSeconds;
-    const interval = 1000 / tps;
     for (const kind of ['public', 'private1'] as const) {
       log(`wallet paced ${kind}: ${total} set calls at ${tps} TPS`);
       const start = performance.now() + 100;
-      // job k goes to client k % clients at start + k × interval
-      const s = await runClients(net, cfg, senders(net, cfg, kind, contracts), (c) => {
-        const due: number[] = [];
-        for (let k = c; k < total; k += cfg.clients) due.push(start + k * interval);
-        return due;
-      });
+      const s = await runAll(net, cfg, senders(net, cfg, kind, contracts), (c) => pacedSchedule(total, tps, cfg.clients, c, start));
       const sum = summarize(kind, n, s);
       const r = { ...sum, targetTps: tps, sustained: sum.submitRate >= 0.95 * tps };
       paced.push(r);
@@ -333,7 +265,7 @@ export function formatPrivate(p: PrivateResults, cfg: PrivateConfig): string[] {
   for (const r of [...p.runs, ...p.paced]) {
     const errs = Object.entries(r.errors);
     if (errs.length) out.push(`  ${r.kind} errors: ${errs.map(([k, v]) => `${v}× ${k}`).join('; ')}`);
-    if (r.pollErrors) out.push(`  ${r.kind}: ${r.pollErrors} polls failed`);
+    if (r.failedReads) out.push(`  ${r.kind}: ${r.failedReads} reads failed`);
   }
   out.push('  submit p50: ms until the submission request(s) answered with the hash (part of the latency)');
   out.push('  misses/tx: receipt requests answered null per included tx; cores: average CPU cores used during the run by the');

@@ -1,14 +1,24 @@
 /**
- * The benchmark: a 4-participant network from the launcher, driven over eth_sendRawTransaction with
- * pre-signed transactions (value transfers, then SimpleStorage set calls), then a paced run at a fixed
- * rate; then private transactions, wallet-style (bench/private.ts: public vs private set with the same
- * clients, and a paced public vs private run); finally the in-process raw execution rate of the same
- * kinds, for comparison.
+ * The benchmark, in three sections on one 4-participant network from the launcher:
+ *   1. wallet mode (bench/wallet-mode.ts): how wallets and dapps send — N clients, each its own key, one
+ *      eth_sendRawTransaction per HTTP request in nonce order, receipts polled; closed-loop value transfers and
+ *      SimpleStorage set calls, a paced run, one transaction at a time. Then the same runs against hardhat's
+ *      node (bench/hardhat/), started and stopped here, with the network gone;
+ *   2. batched mode: pre-signed transactions in JSON-RPC batches (value transfers, then set calls), then a
+ *      paced run at a fixed rate;
+ *   3. private transactions, wallet-style (bench/private.ts: public vs private set with the same clients, and
+ *      a paced public vs private run);
+ * finally the in-process raw execution rate of the same kinds (the ceiling), and the ratios between them.
  *
  *   npm run bench                 (scripts/bench.sh: build, then node dist/bench/run.js)
+ *   BENCH_ONLY=wallet npm run bench   (the wallet mode, hardhat and the in-process rate only)
  *
- * Env: BENCH_TXS (10000 per kind), BENCH_KINDS (transfer,set), BENCH_SENDERS (200), BENCH_BATCH (20),
- * BENCH_INFLIGHT (4 batches per gateway), BENCH_CONTRACTS (4), BENCH_PACED_TPS (50), BENCH_PACED_SECONDS
+ * Env: BENCH_ONLY (comma-separated sections: wallet, batched, private; default all).
+ * Wallet mode: BENCH_WALLET (1; 0 skips), BENCH_WALLET_CLIENTS (50), BENCH_WALLET_WINDOW (4), BENCH_WALLET_POLL_MS (10),
+ * BENCH_WALLET_TXS (4000 per closed-loop run), BENCH_WALLET_WARMUP (5 per client and run), BENCH_WALLET_PACED_TPS (50),
+ * BENCH_WALLET_PACED_SECONDS (20; 0 skips), BENCH_WALLET_SERIAL_TXS (100; 0 skips), BENCH_PEER (1; 0 skips hardhat).
+ * Batched mode: BENCH_TXS (10000 per kind), BENCH_KINDS (transfer,set), BENCH_SENDERS (200), BENCH_BATCH (20),
+ * BENCH_INFLIGHT (4 batches per gateway), BENCH_CONTRACTS (4, also the wallet mode's), BENCH_PACED_TPS (50), BENCH_PACED_SECONDS
  * (20; 0 skips the paced run), BENCH_RAW_TXS (= BENCH_TXS; 0 skips), BENCH_RUN_TIMEOUT_S (600 per run),
  * BENCH_TIMEOUT_S (1800 for everything), BENCH_PARTICIPANTS (4).
  * Private part: BENCH_PRIVATE (1; 0 skips), BENCH_PRIVATE_SIGNER (node | raw), BENCH_PRIVATE_TXS (2000 per
@@ -25,14 +35,18 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Transaction } from 'ethers';
 import { startNetwork, type RunningNetwork } from '../cli/launcher/network-runner.js';
+import { LEDGER_HARDFORK } from '../lib/ethereum/chain.js';
+import { DEFAULT_FUND_BALANCE } from '../lib/network/generate.js';
 import { databaseName, dropDatabase } from '../lib/postgres/admin.js';
 import { compileSimpleStorage } from '../test/support/contracts.js';
 import { measureExecutionRate } from './execution-rate.js';
+import { startHardhatNode, type HardhatNode } from './hardhat/node.js';
 import { formatPrivate, rawWalletKeys, runPrivateBench, type PrivateConfig, type PrivateResults } from './private.js';
 import { submitBurst, submitPaced, type Ack, type Lane, type PacedItem, type SubmitStats } from './load.js';
 import { call, sleep } from './rpc.js';
-import { createAddress, deriveKeys, encodeSet, hexToBytes, signLegacyTx, type Key, type SignedTx } from './sign.js';
+import { deriveKeys, encodeSet, signLegacyTx, type Key } from './sign.js';
 import { distribution, fmt, table, type Distribution } from './stats.js';
+import { compareWallet, deploySimpleStorage, formatWalletMode, runWalletMode, walletProblems, type WalletComparison, type WalletModeConfig, type WalletModeResults } from './wallet-mode.js';
 import { BlockWatcher } from './watch.js';
 
 type Kind = 'transfer' | 'set';
@@ -48,13 +62,27 @@ function envInt(name: string, dflt: number): number {
 /** How often each gateway's block watcher polls: finely when latency is the figure, coarser at saturation. */
 const PACED_POLL_MS = 10;
 const SATURATED_POLL_MS = 25;
+const SECTIONS = ['wallet', 'batched', 'private'] as const;
+const only = (process.env.BENCH_ONLY ?? '')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`BENCH_ONLY: unknown section ${s} (${SECTIONS.join(', ')})`);
+const section = (s: (typeof SECTIONS)[number]) => only.length === 0 || only.includes(s);
 const config = {
+  only: only.length ? only : [...SECTIONS],
+  wallet: section('wallet') && envInt('BENCH_WALLET', 1) !== 0,
+  /** hardhat's node under the wallet mode's load */
+  peer: envInt('BENCH_PEER', 1) !== 0,
   participants: envInt('BENCH_PARTICIPANTS', 4),
   txs: envInt('BENCH_TXS', 10_000),
-  kinds: (process.env.BENCH_KINDS ?? 'transfer,set')
+  /** batched mode: the saturating runs (empty: none) */
+  kinds: (section('batched') ? (process.env.BENCH_KINDS ?? 'transfer,set') : '')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean) as Kind[],
+  /** batched mode: its paced run */
+  batchedPaced: section('batched'),
   senders: envInt('BENCH_SENDERS', 200),
   batchSize: envInt('BENCH_BATCH', 20),
   inFlight: envInt('BENCH_INFLIGHT', 4),
@@ -64,8 +92,22 @@ const config = {
   rawTxs: envInt('BENCH_RAW_TXS', envInt('BENCH_TXS', 10_000)),
   runTimeoutS: envInt('BENCH_RUN_TIMEOUT_S', 600),
   timeoutS: envInt('BENCH_TIMEOUT_S', 1800),
-  private: envInt('BENCH_PRIVATE', 1) !== 0,
+  private: section('private') && envInt('BENCH_PRIVATE', 1) !== 0,
 };
+const walletConfig: WalletModeConfig = {
+  clients: envInt('BENCH_WALLET_CLIENTS', 50),
+  window: envInt('BENCH_WALLET_WINDOW', 4),
+  pollMs: envInt('BENCH_WALLET_POLL_MS', 10),
+  txs: envInt('BENCH_WALLET_TXS', 4000),
+  warmup: envInt('BENCH_WALLET_WARMUP', 5),
+  pacedTps: envInt('BENCH_WALLET_PACED_TPS', 50),
+  pacedSeconds: envInt('BENCH_WALLET_PACED_SECONDS', 20),
+  serialTxs: envInt('BENCH_WALLET_SERIAL_TXS', 100),
+  runTimeoutS: envInt('BENCH_RUN_TIMEOUT_S', 600),
+};
+if (config.wallet && (walletConfig.clients < 1 || walletConfig.window < 1 || walletConfig.pollMs < 1)) {
+  throw new Error('BENCH_WALLET_CLIENTS, BENCH_WALLET_WINDOW and BENCH_WALLET_POLL_MS must be ≥ 1');
+}
 const privateConfig: PrivateConfig = {
   signer: (process.env.BENCH_PRIVATE_SIGNER || 'node') as PrivateConfig['signer'],
   txs: envInt('BENCH_PRIVATE_TXS', 2000),
@@ -147,8 +189,11 @@ async function main(): Promise<void> {
   const senders = deriveKeys('sender', config.senders);
   const [deployer] = deriveKeys('deployer', 1);
   const recipients = deriveKeys('recipient', 64).map((k) => k.address);
+  /** test-owned keys of the wallet mode's clients (and of the private part's raw signer: the same keys) */
+  const walletKeys = rawWalletKeys(Math.max(config.wallet ? walletConfig.clients : 0, config.private && privateConfig.signer === 'raw' ? privateConfig.clients : 0));
   const dir = await mkdtemp(path.join(os.tmpdir(), 'quorum-bench-'));
   let net: RunningNetwork | undefined;
+  let hardhat: HardhatNode | undefined;
   let watchers: BlockWatcher[] = [];
   let cleaning: Promise<void> | undefined;
   /** set when a run saw errors: the actors' logs are copied out before the network is destroyed */
@@ -170,21 +215,33 @@ async function main(): Promise<void> {
       }
       await rm(dir, { recursive: true, force: true }).catch(() => {});
     })());
+  /** everything still running: the network (once) and hardhat's node (started after the network is gone) */
+  const stopAll = () => Promise.allSettled([cleanup(), hardhat?.stop()]);
+  /** set by SIGINT/SIGTERM: nothing new is started while everything stops */
+  let interrupted = false;
   const onSignal = (sig: NodeJS.Signals) => {
+    interrupted = true;
     log(`${sig}: stopping`);
-    void cleanup().finally(() => process.exit(130));
+    void stopAll().finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const watchdog = setTimeout(() => {
     log(`overall timeout of ${config.timeoutS} s: stopping`);
-    void cleanup().finally(() => process.exit(2));
+    void stopAll().finally(() => process.exit(2));
   }, config.timeoutS * 1000);
 
   const runs: RunResult[] = [];
   let paced: PacedResult | undefined;
   let priv: PrivateResults | undefined;
+  let walletNet: WalletModeResults | undefined;
+  let walletHardhat: WalletModeResults | undefined;
+  let hardhatNote: string | undefined = config.wallet && !config.peer ? 'skipped (BENCH_PEER=0)' : undefined;
+  let hardhatInfo: Record<string, unknown> | undefined;
   let networkInfo: Record<string, unknown> = {};
+  let chainId = 0;
+  let bytecode: string | undefined;
+  const simpleStorage = () => (bytecode ??= compileSimpleStorage().bytecode);
   try {
     log(`starting a ${config.participants}-participant network in ${dir}`);
     const t0 = performance.now();
@@ -193,11 +250,7 @@ async function main(): Promise<void> {
       dir,
       participants: config.participants,
       dbPrefix,
-      fund: [
-        deployer.address,
-        ...senders.map((k) => k.address),
-        ...(config.private && privateConfig.signer === 'raw' ? rawWalletKeys(privateConfig.clients).map((k) => k.address) : []),
-      ],
+      fund: [deployer.address, ...senders.map((k) => k.address), ...walletKeys.map((k) => k.address)],
       handleSignals: false,
       readyTimeoutMs: 120_000,
     }).catch(async (err) => {
@@ -207,7 +260,7 @@ async function main(): Promise<void> {
     });
     log(`network ready in ${fmt((performance.now() - t0) / 1000)} s: ${net.rpcUrls.join(' ')}`);
     const urls = net.rpcUrls;
-    const chainId = net.network.chainId;
+    chainId = net.network.chainId;
     networkInfo = { participants: net.network.participants.length, chainId, consensus: net.network.consensus };
 
     // our signer against ethers' parser, once
@@ -216,7 +269,7 @@ async function main(): Promise<void> {
     if (parsed.from?.toLowerCase() !== senders[0].address || parsed.hash !== probe.hash) throw new Error('bench signer disagrees with ethers');
 
     const nonces = new Map<string, number>();
-    for (const k of [deployer, ...senders.slice(0, 3)]) {
+    for (const k of [deployer, ...senders.slice(0, 3), ...walletKeys.slice(0, 3)]) {
       const n = Number(BigInt(await call<string>(urls[0], 'eth_getTransactionCount', [k.address, 'pending'])));
       if (n !== 0) throw new Error(`fresh key ${k.address} already has nonce ${n}`);
     }
@@ -226,42 +279,28 @@ async function main(): Promise<void> {
       return n;
     };
 
-    const tracker = { current: new Tracker() };
-    const head0 = Number(BigInt(await call<string>(urls[0], 'eth_blockNumber')));
-    watchers = urls.map((u, g) => new BlockWatcher(u, g, head0, (h, gw, at) => tracker.current.seen(h, gw, at)));
-    watchers.forEach((w) => w.start());
-
-    // contracts for the set run
+    // SimpleStorage contracts for the wallet mode's and the batched mode's set calls
     let contracts: string[] = [];
-    if (config.kinds.includes('set')) {
-      const ss = compileSimpleStorage();
-      const deploys: SignedTx[] = [];
-      for (let c = 0; c < Math.max(1, config.contracts); c++) {
-        const nonce = nextNonce(deployer);
-        const data = hexToBytes(ss.bytecode + (c + 1).toString(16).padStart(64, '0')); // SimpleStorage(c + 1)
-        deploys.push(signLegacyTx(deployer, chainId, { nonce, gasLimit: 1_000_000, to: null, value: 0n, data }));
-        contracts.push(createAddress(deployer.address, nonce));
-      }
-      for (const d of deploys) await call(urls[0], 'eth_sendRawTransaction', [d.raw]);
-      const deadline = Date.now() + 60_000;
-      for (const d of deploys) {
-        for (;;) {
-          const r = await call<any>(urls[0], 'eth_getTransactionReceipt', [d.hash]);
-          if (r) {
-            if (r.status !== '0x1') throw new Error(`SimpleStorage deployment ${d.hash} failed: ${JSON.stringify(r)}`);
-            break;
-          }
-          if (Date.now() > deadline) throw new Error(`SimpleStorage deployment ${d.hash} not mined within 60 s`);
-          await sleep(50);
-        }
-      }
-      for (let g = 0; g < urls.length; g++) {
-        for (const a of contracts) {
-          const code = await waitForCode(urls[g], a);
-          if (code === '0x') throw new Error(`no code at ${a} on gateway ${g + 1}`);
-        }
-      }
+    if (config.wallet || config.kinds.includes('set')) {
+      contracts = await deploySimpleStorage(urls, chainId, deployer, simpleStorage(), Math.max(1, config.contracts));
       log(`deployed ${contracts.length} SimpleStorage contracts`);
+    }
+
+    // 1. wallet mode
+    if (config.wallet) {
+      log(`wallet mode: ${walletConfig.clients} clients over ${urls.length} gateways, window ${walletConfig.window}, heads polled every ${walletConfig.pollMs} ms`);
+      walletNet = await runWalletMode({ name: 'network', urls, chainId, keys: walletKeys, contracts, dbPrefix }, walletConfig, log);
+      const p = walletProblems(walletNet);
+      if (p.failedReads + p.refused + p.failedRequests + p.lostOrReverted > 0) keepLogs = true;
+      networkInfo.walletHeadAgreement = await headAgreement(urls);
+    }
+
+    // 2. batched mode
+    const tracker = { current: new Tracker() };
+    if (config.kinds.length || (config.batchedPaced && config.pacedSeconds > 0 && config.pacedTps > 0)) {
+      const head0 = Number(BigInt(await call<string>(urls[0], 'eth_blockNumber')));
+      watchers = urls.map((u, g) => new BlockWatcher(u, g, head0, (h, gw, at) => tracker.current.seen(h, gw, at)));
+      watchers.forEach((w) => w.start());
     }
 
     // burst runs
@@ -286,7 +325,7 @@ async function main(): Promise<void> {
     }
 
     // paced run
-    if (config.pacedSeconds > 0 && config.pacedTps > 0) {
+    if (config.batchedPaced && config.pacedSeconds > 0 && config.pacedTps > 0) {
       const n = config.pacedTps * config.pacedSeconds;
       const items: PacedItem[] = [];
       for (let k = 0; k < n; k++) {
@@ -301,7 +340,7 @@ async function main(): Promise<void> {
       log(`paced: ${paced.included}/${paced.txs} included, p50 ${fmt(paced.latencyMs.p50)} ms, p95 ${fmt(paced.latencyMs.p95)} ms`);
     }
 
-    // private transactions, wallet-style
+    // 3. private transactions, wallet-style
     if (config.private) {
       // the watchers only collect blocks for the agreement check below: poll them rarely
       watchers.forEach((w) => (w.intervalMs = 250));
@@ -316,7 +355,7 @@ async function main(): Promise<void> {
 
     // all gateways saw the same blocks
     const forks: string[] = [];
-    for (const [num, b] of watchers[0].blocks) {
+    for (const [num, b] of watchers[0]?.blocks ?? []) {
       for (const w of watchers.slice(1)) {
         const o = w.blocks.get(num);
         if (o && o.hash !== b.hash) forks.push(`block ${num}: gateway 1 ${b.hash}, gateway ${w.gateway + 1} ${o.hash}`);
@@ -325,15 +364,32 @@ async function main(): Promise<void> {
     if (forks.length) log(`WARNING: gateways disagree on blocks: ${forks.slice(0, 5).join('; ')}`);
     networkInfo.blockDisagreements = forks.length;
     networkInfo.watcherErrors = watchers.map((w) => ({ errors: w.errors, last: w.lastError }));
+    networkInfo.headAgreement = await headAgreement(urls);
   } finally {
     await cleanup();
-    clearTimeout(watchdog);
   }
 
-  // raw execution rate, with the network gone (no CPU contention)
+  // the wallet mode against hardhat's node, with our network gone
+  if (walletNet && config.peer && !interrupted) {
+    try {
+      hardhat = await startHardhatNode({ chainId, hardfork: LEDGER_HARDFORK, keys: [deployer, ...walletKeys], balance: DEFAULT_FUND_BALANCE, log });
+      hardhatInfo = { version: hardhat.version, hardfork: LEDGER_HARDFORK, chainId, automine: true };
+      const hhContracts = await deploySimpleStorage([hardhat.url], chainId, deployer, simpleStorage(), Math.max(1, config.contracts));
+      log(`hardhat: deployed ${hhContracts.length} SimpleStorage contracts`);
+      walletHardhat = await runWalletMode({ name: 'hardhat', urls: [hardhat.url], chainId, keys: walletKeys, contracts: hhContracts, dbPrefix: '' }, walletConfig, log);
+    } catch (err) {
+      hardhatNote = `failed: ${(err as Error).message}`;
+      log(`hardhat: ${hardhatNote}`);
+    } finally {
+      await hardhat?.stop();
+      hardhat = undefined;
+    }
+  }
+
+  // raw execution rate, with the network and hardhat gone (no CPU contention)
   const raw: Partial<Record<Kind, number | string>> = {};
   if (config.rawTxs > 0) {
-    for (const kind of config.kinds) {
+    for (const kind of new Set<Kind>([...(walletNet ? (['transfer', 'set'] as const) : []), ...config.kinds])) {
       log(`raw execution rate: ${kind} × ${config.rawTxs}`);
       try {
         raw[kind] = await measureExecutionRate(kind, config.rawTxs);
@@ -342,16 +398,24 @@ async function main(): Promise<void> {
       }
     }
   }
+  clearTimeout(watchdog);
 
-  await report(started, networkInfo, runs, paced, priv, raw);
+  const inProcess = Object.fromEntries(Object.entries(raw).filter(([, v]) => typeof v === 'number')) as Partial<Record<Kind, number>>;
+  const wallet = walletNet ? { network: walletNet, hardhat: walletHardhat, hardhatNote, hardhatInfo, comparison: compareWallet(walletNet, walletHardhat, inProcess) } : undefined;
+  await report(started, networkInfo, wallet, runs, paced, priv, raw);
 }
 
-async function waitForCode(url: string, address: string): Promise<string> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const code = await call<string>(url, 'eth_getCode', [address, 'latest']).catch(() => '0x');
-    if (code !== '0x' || Date.now() > deadline) return code;
-    await sleep(50);
+/** The block hash at the lowest head of all gateways, from each: equal hashes mean one history up to there. */
+async function headAgreement(urls: string[]): Promise<{ height: number; agree: boolean } | { error: string }> {
+  try {
+    const heads = await Promise.all(urls.map(async (u) => Number(BigInt(await call<string>(u, 'eth_blockNumber')))));
+    const height = Math.min(...heads);
+    const hashes = await Promise.all(urls.map(async (u) => (await call<any>(u, 'eth_getBlockByNumber', ['0x' + height.toString(16), false]))?.hash));
+    const agree = hashes.every((h) => h && h === hashes[0]);
+    if (!agree) log(`WARNING: gateways disagree on block ${height}: ${hashes.join(' ')}`);
+    return { height, agree };
+  } catch (err) {
+    return { error: (err as Error).message };
   }
 }
 
@@ -442,9 +506,19 @@ function summarize(kind: Kind, total: number, stats: SubmitStats, tr: Tracker, w
   };
 }
 
+interface WalletSection {
+  network: WalletModeResults;
+  hardhat: WalletModeResults | undefined;
+  /** why there is no hardhat figure (skipped, failed) */
+  hardhatNote: string | undefined;
+  hardhatInfo: Record<string, unknown> | undefined;
+  comparison: WalletComparison;
+}
+
 async function report(
   started: Date,
   networkInfo: Record<string, unknown>,
+  wallet: WalletSection | undefined,
   runs: RunResult[],
   paced: PacedResult | undefined,
   priv: PrivateResults | undefined,
@@ -454,9 +528,14 @@ async function report(
   const out: string[] = [];
   out.push('');
   out.push(`Quorum-actors benchmark — ${started.toISOString()}`);
-  out.push(`${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, node ${process.version}; ${config.participants} participants, ${config.senders} senders, batches of ${config.batchSize} × ${config.inFlight} in flight per gateway`);
+  out.push(`${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, node ${process.version}; ${config.participants} participants; sections: ${config.only.join(', ')}`);
   out.push('');
+  if (wallet) {
+    out.push(...formatWalletMode(walletConfig, wallet.network, wallet.hardhat, wallet.hardhatNote, wallet.comparison));
+    out.push('');
+  }
   if (runs.length) {
+    out.push(`Batched mode: ${config.senders} senders, pre-signed, JSON-RPC batches of ${config.batchSize} × ${config.inFlight} in flight per gateway`);
     out.push('Saturating runs (submit → block visible on the same gateway):');
     out.push(
       table(
@@ -486,7 +565,7 @@ async function report(
   }
   if (paced) {
     out.push('');
-    out.push(`Paced run: ${paced.targetTps} TPS target for ${config.pacedSeconds} s (${paced.kind})`);
+    out.push(`Batched mode, paced run: ${paced.targetTps} TPS target for ${config.pacedSeconds} s (${paced.kind}; one transaction per request)`);
     out.push(
       table(
         ['txs', 'included', 'achieved TPS', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'],
@@ -506,8 +585,9 @@ async function report(
     startedAt: started.toISOString(),
     finishedAt: new Date().toISOString(),
     machine: { cpus: cpus.length, model: cpus[0]?.model, node: process.version, platform: `${os.platform()} ${os.release()}` },
-    config: { ...config, private: config.private ? privateConfig : false },
+    config: { ...config, wallet: config.wallet ? walletConfig : false, private: config.private ? privateConfig : false },
     network: networkInfo,
+    wallet: wallet ?? null,
     runs,
     paced,
     private: priv,

@@ -5,16 +5,19 @@
  * eth_getTransactionReceipt for the oldest of them. Latency is submit (start of the first request for that
  * transaction) → the poll that returned its receipt.
  *
- * Two ways to send (BENCH_PRIVATE_SIGNER):
+ * Used by the wallet mode (bench/wallet-mode.ts: value transfers and SimpleStorage set from test-owned keys,
+ * on our network and on hardhat's node) and the private part (bench/private.ts). Two ways to send:
  *   node  node-managed accounts, eth_sendTransaction (+ privateFor): the gateway signs, and for a private
  *         transaction seals the payload through its tm and pushes it to the recipients before submitting —
  *         how GoQuorum dapps send. One request per transaction.
- *   raw   test-owned keys, as web3js-quorum does: POST <tm>/storeraw, sign locally (v = 37/38), then
- *         eth_sendRawPrivateTransaction with privateFor (two requests per private transaction); public ones
- *         are signed locally (EIP-155) and sent with eth_sendRawTransaction.
+ *   raw   test-owned keys signing locally: public transactions (a value transfer or a set call) EIP-155 and
+ *         eth_sendRawTransaction, as wallets do; private ones as web3js-quorum does: POST <tm>/storeraw, sign
+ *         (v = 37/38), then eth_sendRawPrivateTransaction with privateFor (two requests per transaction).
  */
 import { call, RpcCallError, sleep } from './rpc.js';
+import { cpuBetween, sampleCpu, type CpuUse } from './cpu.js';
 import { bytesToHex, encodeSet, signLegacyTx, signPrivateLegacyTx, type Key } from './sign.js';
+import { distribution, type Distribution } from './stats.js';
 
 export interface Sender {
   /** gateway index (participant index) this client talks to */
@@ -28,7 +31,19 @@ export interface Sender {
 /** A refusal by the tm's HTTP API (not JSON-RPC). */
 export class HttpRefusal extends Error {}
 
+/** A read a sender needed before it could submit (the account's nonce) failed: counted as a failed read, not a refusal. */
+export class ReadFailure extends Error {
+  constructor(
+    readonly what: string,
+    cause: unknown,
+  ) {
+    super(`${what}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'ReadFailure';
+  }
+}
+
 const GAS_LIMIT = 100_000;
+const TRANSFER_GAS = 21_000;
 const gasHex = '0x' + GAS_LIMIT.toString(16);
 
 /** eth_sendTransaction from a node-managed account; private when `privateFor` is given. */
@@ -41,43 +56,54 @@ export function nodeSender(url: string, gateway: number, from: string, to: strin
   };
 }
 
-/** A test-owned key signing locally: EIP-155 + eth_sendRawTransaction, or /storeraw + v=37/38 + eth_sendRawPrivateTransaction. */
-export function rawSender(
-  url: string,
-  gateway: number,
-  key: Key,
-  chainId: number,
-  to: string,
-  priv?: { tmUrl: string; from: string; privateFor: string[] },
-): Sender {
+/** What a raw sender sends for `send(value)`. */
+export type RawPayload =
+  /** SimpleStorage.set(value) on `to`, EIP-155, eth_sendRawTransaction */
+  | { kind: 'set'; to: string }
+  /** 1 wei to `to(value)`, EIP-155, eth_sendRawTransaction */
+  | { kind: 'transfer'; to: (value: bigint) => string }
+  /** SimpleStorage.set(value) on `to`, privately: /storeraw at `tmUrl`, v = 37/38, eth_sendRawPrivateTransaction */
+  | { kind: 'private'; to: string; tmUrl: string; from: string; privateFor: string[] };
+
+/** A test-owned key signing locally; the nonce is learnt from the pool (eth_getTransactionCount, pending) and then counted. */
+export function rawSender(url: string, gateway: number, key: Key, chainId: number, payload: RawPayload): Sender {
   let nonce = -1;
   const resync = async () => {
-    nonce = Number(BigInt(await call<string>(url, 'eth_getTransactionCount', [key.address, 'pending'])));
+    try {
+      nonce = Number(BigInt(await call<string>(url, 'eth_getTransactionCount', [key.address, 'pending'], 10_000)));
+    } catch (err) {
+      throw new ReadFailure('eth_getTransactionCount', err);
+    }
   };
   return {
     gateway,
-    prepare: resync,
+    prepare: async () => {
+      nonce = -1;
+      await resync();
+    },
     async send(value) {
       if (nonce < 0) await resync();
-      const data = encodeSet(value);
       try {
         let hash: string;
-        if (!priv) {
-          const tx = signLegacyTx(key, chainId, { nonce, gasLimit: GAS_LIMIT, to, value: 0n, data });
+        if (payload.kind === 'transfer') {
+          const tx = signLegacyTx(key, chainId, { nonce, gasLimit: TRANSFER_GAS, to: payload.to(value), value: 1n, data: new Uint8Array(0) });
+          hash = await call<string>(url, 'eth_sendRawTransaction', [tx.raw], 30_000);
+        } else if (payload.kind === 'set') {
+          const tx = signLegacyTx(key, chainId, { nonce, gasLimit: GAS_LIMIT, to: payload.to, value: 0n, data: encodeSet(value) });
           hash = await call<string>(url, 'eth_sendRawTransaction', [tx.raw], 30_000);
         } else {
-          const res = await fetch(`${priv.tmUrl}/storeraw`, {
+          const res = await fetch(`${payload.tmUrl}/storeraw`, {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ payload: Buffer.from(data).toString('base64'), from: priv.from }),
+            body: JSON.stringify({ payload: Buffer.from(encodeSet(value)).toString('base64'), from: payload.from }),
             signal: AbortSignal.timeout(30_000),
           });
           const text = await res.text();
           if (res.status !== 200) throw new HttpRefusal(`/storeraw: HTTP ${res.status}: ${text.slice(0, 200)}`);
           const payloadHash = Buffer.from((JSON.parse(text) as { key: string }).key, 'base64');
           if (payloadHash.length !== 64) throw new HttpRefusal(`/storeraw: a key of ${payloadHash.length} bytes`);
-          const tx = signPrivateLegacyTx(key, { nonce, gasLimit: GAS_LIMIT, to, data: new Uint8Array(payloadHash) });
-          hash = await call<string>(url, 'eth_sendRawPrivateTransaction', [tx.raw, { privateFor: priv.privateFor }], 30_000);
+          const tx = signPrivateLegacyTx(key, { nonce, gasLimit: GAS_LIMIT, to: payload.to, data: new Uint8Array(payloadHash) });
+          hash = await call<string>(url, 'eth_sendRawPrivateTransaction', [tx.raw, { privateFor: payload.privateFor }], 30_000);
         }
         nonce++;
         return hash;
@@ -99,8 +125,9 @@ export interface ClientStats {
   refused: number;
   /** submissions without an answer (transport error, timeout, non-JSON) */
   failedRequests: number;
-  /** receipt polls that failed (not "no receipt yet": an error) */
-  pollErrors: number;
+  /** reads that failed (a JSON-RPC or transport error; "no receipt yet" is not one): eth_getTransactionReceipt,
+   *  eth_getTransactionCount, and the head pollers' eth_blockNumber (added by runClients) */
+  failedReads: number;
   /** receipt polls answered null (not there yet) */
   misses: number;
   /** receipts seen */
@@ -132,7 +159,7 @@ export function newClientStats(): ClientStats {
     sent: 0,
     refused: 0,
     failedRequests: 0,
-    pollErrors: 0,
+    failedReads: 0,
     misses: 0,
     included: 0,
     reverted: 0,
@@ -189,7 +216,9 @@ class Signal {
  */
 export class HeadPoller {
   head = -1;
+  /** failed eth_blockNumber calls (JSON-RPC or transport errors) */
   errors = 0;
+  lastError = '';
   readonly changed = new Signal();
   private running = false;
   private loop: Promise<void> | undefined;
@@ -198,22 +227,26 @@ export class HeadPoller {
     readonly pollMs: number,
   ) {}
   async start(): Promise<void> {
-    this.head = Number(BigInt(await call<string>(this.url, 'eth_blockNumber', [], 10_000)));
+    await this.poll();
     this.running = true;
     this.loop = (async () => {
       while (this.running) {
         await sleep(this.pollMs);
-        try {
-          const n = Number(BigInt(await call<string>(this.url, 'eth_blockNumber', [], 10_000)));
-          if (n > this.head) {
-            this.head = n;
-            this.changed.notify();
-          }
-        } catch {
-          this.errors++;
-        }
+        await this.poll();
       }
     })();
+  }
+  private async poll(): Promise<void> {
+    try {
+      const n = Number(BigInt(await call<string>(this.url, 'eth_blockNumber', [], 10_000)));
+      if (n > this.head) {
+        this.head = n;
+        this.changed.notify();
+      }
+    } catch (err) {
+      this.errors++;
+      this.lastError = (err as Error).message;
+    }
   }
   async stop(): Promise<void> {
     this.running = false;
@@ -262,9 +295,14 @@ export async function runClient(heads: HeadPoller, sender: Sender, dueAt: number
         outstanding.push({ hash, submitAt, dueAt: dueAt[k], headAt });
         workArrived.notify();
       } catch (err) {
-        if (err instanceof RpcCallError || err instanceof HttpRefusal) stats.refused++;
-        else stats.failedRequests++;
-        note(stats, 'submit', err);
+        if (err instanceof ReadFailure) {
+          stats.failedReads++;
+          note(stats, 'read', err.cause);
+        } else {
+          if (err instanceof RpcCallError || err instanceof HttpRefusal) stats.refused++;
+          else stats.failedRequests++;
+          note(stats, 'submit', err);
+        }
       }
     }
     sendingDone = true;
@@ -294,7 +332,7 @@ export async function runClient(heads: HeadPoller, sender: Sender, dueAt: number
       try {
         receipt = await call<any>(url, 'eth_getTransactionReceipt', [first.hash], 10_000);
       } catch (err) {
-        stats.pollErrors++;
+        stats.failedReads++;
         note(stats, 'receipt poll', err);
       }
       const now = performance.now();
@@ -322,4 +360,126 @@ export async function runClient(heads: HeadPoller, sender: Sender, dueAt: number
   })();
 
   await Promise.all([sending, polling]);
+}
+
+export interface ClientsOptions {
+  /** the URL of each gateway (index = Sender.gateway); one HeadPoller per gateway */
+  urls: string[];
+  window: number;
+  pollMs: number;
+  runTimeoutS: number;
+  /** the network's database prefix, to count its Postgres backends in the CPU figures ('' when there is none) */
+  dbPrefix: string;
+}
+
+/** Without a new block for this long, a client asks for its oldest pending receipt anyway. */
+const RECEIPT_FALLBACK_MS = 250;
+/** A client without a receipt for this long gives up on its pending transactions. */
+const STALL_MS = 60_000;
+
+let valueCounter = 1n;
+/** Values for set calls (and recipients of transfers): distinct across every run of the process. */
+export const nextValue = () => valueCounter++;
+
+/**
+ * All clients at once, each with its own schedule (dueAt(c): client c's jobs; 0 = as soon as its window
+ * allows), sharing one HeadPoller per gateway; resolves once every client is done. The head pollers' failed
+ * eth_blockNumber calls are added to the failed reads.
+ */
+export async function runClients(senders: Sender[], dueAt: (c: number) => number[], o: ClientsOptions): Promise<ClientStats & { cpu: CpuUse | null }> {
+  const stats = newClientStats();
+  const cpu0 = sampleCpu(o.dbPrefix);
+  await Promise.all(
+    senders.map((s) =>
+      s.prepare().catch((err) => {
+        // the sender asks again before its first submission
+        stats.failedReads++;
+        note(stats, 'read', err instanceof ReadFailure ? err.cause : err);
+      }),
+    ),
+  );
+  const heads = o.urls.map((u) => new HeadPoller(u, o.pollMs));
+  await Promise.all(heads.map((h) => h.start()));
+  try {
+    const deadline = performance.now() + o.runTimeoutS * 1000;
+    const opts = { window: o.window, deadline, stallMs: STALL_MS, fallbackMs: RECEIPT_FALLBACK_MS };
+    await Promise.all(senders.map((s, c) => runClient(heads[s.gateway], s, dueAt(c), nextValue, opts, stats)));
+  } finally {
+    await Promise.all(heads.map((h) => h.stop()));
+  }
+  for (const h of heads) {
+    stats.failedReads += h.errors;
+    if (h.errors) stats.errors.set(`eth_blockNumber: ${h.lastError.replace(/\d+/g, 'N').slice(0, 140)}`, h.errors);
+  }
+  return { ...stats, cpu: cpuBetween(cpu0, sampleCpu(o.dbPrefix)) };
+}
+
+/** What one run of wallet-style clients measured. */
+export interface WalletRunSummary {
+  /** transactions the clients were asked to send */
+  txs: number;
+  sent: number;
+  included: number;
+  /** submissions answered with an error */
+  refused: number;
+  /** submissions without an answer (transport error, timeout) */
+  failedRequests: number;
+  /** eth_blockNumber / eth_getTransactionReceipt / eth_getTransactionCount calls that failed */
+  failedReads: number;
+  /** receipt requests answered null, per included transaction */
+  missesPerTx: number;
+  reverted: number;
+  lost: number;
+  abandoned: number;
+  /** first submission → last receipt */
+  seconds: number;
+  /** receipts ÷ seconds */
+  tps: number;
+  /** answered submissions ÷ (first submission → last answer) */
+  submitRate: number;
+  /** submit → receipt */
+  latencyMs: Distribution;
+  /** submit → the submission request(s) answered */
+  submitMs: Distribution;
+  /** paced runs: how late submissions started against the schedule */
+  lagMs?: Distribution;
+  /** paced runs: scheduled time → receipt */
+  fromScheduleMs?: Distribution;
+  errors: Record<string, number>;
+  /** cores in use during the run: the benchmark's processes vs the rest of the machine */
+  cpu: CpuUse | null;
+}
+
+export function summarizeClients(s: ClientStats & { cpu: CpuUse | null }): WalletRunSummary {
+  const seconds = s.lastReceiptAt > s.firstSubmitAt ? (s.lastReceiptAt - s.firstSubmitAt) / 1000 : Number.NaN;
+  return {
+    txs: s.planned,
+    sent: s.sent,
+    included: s.included,
+    refused: s.refused,
+    failedRequests: s.failedRequests,
+    failedReads: s.failedReads,
+    missesPerTx: s.included ? s.misses / s.included : Number.NaN,
+    reverted: s.reverted,
+    lost: s.lost,
+    abandoned: s.abandoned,
+    seconds,
+    tps: seconds > 0 ? s.included / seconds : Number.NaN,
+    submitRate: s.lastSentAt > s.firstSubmitAt ? s.sent / ((s.lastSentAt - s.firstSubmitAt) / 1000) : Number.NaN,
+    latencyMs: distribution(s.latenciesMs),
+    submitMs: distribution(s.ackLatenciesMs),
+    ...(s.lagsMs.length ? { lagMs: distribution(s.lagsMs), fromScheduleMs: distribution(s.fromScheduleMs) } : {}),
+    errors: Object.fromEntries(s.errors),
+    cpu: s.cpu,
+  };
+}
+
+/** Splits `total` over `clients` as evenly as possible: client c's share. */
+export const share = (total: number, clients: number, c: number) => Math.floor(total / clients) + (c < total % clients ? 1 : 0);
+
+/** Job k goes to client k mod clients at start + k × 1000/tps: client c's schedule. */
+export function pacedSchedule(total: number, tps: number, clients: number, c: number, start: number): number[] {
+  const due: number[] = [];
+  for (let k = c; k < total; k += clients) due.push(start + (k * 1000) / tps);
+  return due;
 }
