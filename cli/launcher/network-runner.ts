@@ -183,7 +183,9 @@ class ActorProcess {
       writeSync(fd, `=== ${new Date().toISOString()} starting ${this.participant}/${this.actor}${this.restarts ? ` (restart ${this.restarts})` : ''}\n`);
       // A larger young generation: actors allocate many short-lived buffers per block, and scavenges were a
       // visible share of their CPU with the default semi-space.
-      this.child = spawnBound(process.execPath, ['--enable-source-maps', '--max-semi-space-size=32', this.entry], {
+      // QUORUM_NODE_FLAGS adds V8/Node flags for experiments (space-separated), e.g. '--always-sparkplug'.
+      const extra = (this.env.QUORUM_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+      this.child = spawnBound(process.execPath, ['--enable-source-maps', '--max-semi-space-size=32', ...extra, this.entry], {
         cwd: REPO_DIR,
         env: this.env,
         stdio: ['ignore', fd, fd],
