@@ -10,7 +10,7 @@
  *   marked published afterwards; `unpublished()` gives what a crash left unpublished, to publish again.
  */
 import { createHash } from 'node:crypto';
-import type { Sql, TransactionSql } from 'postgres';
+import type { PendingQuery, Row as PgRow, Sql, TransactionSql } from 'postgres';
 import type { ZodType } from 'zod';
 import { CodedError, ErrorCode } from '../errors.js';
 import { parseWith } from '../bus.js';
@@ -159,7 +159,29 @@ export class EventStore {
     });
   }
 
-  private async insert(q: Sql | TransactionSql, stream: string, expected: ExpectedPosition, events: NewEvent[]): Promise<StoredEvent[]> {
+  /**
+   * Append events together with other inserts in ONE statement (data-modifying CTEs): as atomic as a
+   * transaction, but one round trip instead of three (BEGIN, the statements, COMMIT). `companions` builds
+   * unsent insert queries on the store's sql; keep their parameters well below Postgres's 65,535 per statement.
+   */
+  appendWith(stream: string, expected: ExpectedPosition, events: NewEvent[], companions: (q: Sql) => PendingQuery<PgRow[]>[]): Promise<StoredEvent[]> {
+    return this.serial(async () => {
+      try {
+        return await this.insert(this.sql, stream, expected, events, companions(this.sql));
+      } catch (err) {
+        this.invalidate();
+        throw err;
+      }
+    });
+  }
+
+  private async insert(
+    q: Sql | TransactionSql,
+    stream: string,
+    expected: ExpectedPosition,
+    events: NewEvent[],
+    companions: PendingQuery<PgRow[]>[] = [],
+  ): Promise<StoredEvent[]> {
     if (!this.head) {
       const [last] = await q`select chain_position, hash from events where chain = ${this.chain} order by chain_position desc limit 1`;
       this.head = last ? { position: Number(last.chain_position), hash: new Uint8Array(last.hash as Buffer) } : { position: 0, hash: GENESIS_HASH };
@@ -216,7 +238,12 @@ export class EventStore {
     }));
     let inserted;
     try {
-      inserted = await q`insert into events ${q(rows)} returning global_position`;
+      if (companions.length === 0) inserted = await q`insert into events ${q(rows)} returning global_position`;
+      else {
+        // Every data-modifying CTE runs whether or not the main statement refers to it.
+        const withs = companions.map((c, i) => q`${q(`w${i}`)} as (${c})`).reduce((a, b) => q`${a}, ${b}`);
+        inserted = await q`with ${withs} insert into events ${q(rows)} returning global_position`;
+      }
     } catch (err) {
       if ((err as { code?: string }).code === '23505') {
         throw new CodedError(ErrorCode.Conflict, `concurrent append to chain ${this.chain} or stream ${stream}`, undefined, { cause: err });

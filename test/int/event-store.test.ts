@@ -118,3 +118,21 @@ test('outbox: events with a subject stay unpublished until marked, and come back
   pending = await reopened.unpublished();
   assert.deepEqual(pending.map((e) => e.globalPosition), [b.globalPosition]);
 });
+
+test('appendWith stores events and companion inserts in one statement: all of them, or none', async () => {
+  const ledger = await EventStore.open(sql, 'ledger-with');
+  await sql`create table if not exists with_companions (id int primary key, note text)`;
+  const stored = await ledger.appendWith('blocks-with', 'none', [{ type: 'Stored', payload: { n: 1 } }], (q) => [
+    q`insert into with_companions ${q([{ id: 1, note: 'a' }, { id: 2, note: 'b' }])}`,
+    q`insert into with_companions ${q([{ id: 3, note: 'c' }])}`,
+  ]);
+  assert.equal(stored.length, 1);
+  assert.deepEqual((await sql`select id from with_companions order by id`).map((r) => r.id), [1, 2, 3]);
+  // A companion that fails (duplicate key) takes the events with it, and the next append still chains correctly.
+  await assert.rejects(ledger.appendWith('blocks-with', 1, [{ type: 'Stored', payload: { n: 2 } }], (q) => [q`insert into with_companions ${q([{ id: 4, note: 'd' }, { id: 1, note: 'dup' }])}`]));
+  assert.deepEqual((await sql`select id from with_companions order by id`).map((r) => r.id), [1, 2, 3]);
+  assert.equal((await ledger.readStream('blocks-with')).length, 1);
+  await ledger.appendWith('blocks-with', 1, [{ type: 'Stored', payload: { n: 2 } }], (q) => [q`insert into with_companions ${q([{ id: 4, note: 'd' }])}`]);
+  const chain = await ledger.verifyChain();
+  assert.deepEqual([chain.ok, chain.checked], [true, 2]);
+});

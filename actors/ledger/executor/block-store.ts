@@ -3,7 +3,7 @@
  * committed transactions it had to drop. Written once per block, in the same transaction as the block's
  * BlockExecuted event; read to answer the gateway's queries.
  */
-import type { Sql, TransactionSql } from 'postgres';
+import type { PendingQuery, Row, Sql, TransactionSql } from 'postgres';
 import type { Migration } from '../../../lib/event-store/migrations.js';
 import type { LogFilter, RpcBlock, RpcLog, RpcReceipt, RpcTransaction } from './messages.js';
 import type { ExecutedBlock, PrivateContract } from './engine.js';
@@ -107,13 +107,13 @@ const logRow = <J>(b: ExecutedBlock, l: RpcLog, json: (v: never) => J) => ({
 });
 
 /**
- * Store consecutive executed blocks with their transactions, receipts, logs and dropped txs (multi-row
- * inserts). The inserts are issued together: Postgres runs them in order on the transaction's connection, and
- * the client pipelines them, so storing a block costs one round trip instead of one per table.
+ * The multi-row inserts that store consecutive executed blocks with their transactions, receipts, logs and
+ * dropped txs, as unsent queries (postgres.js sends a query only when it is awaited): the caller runs them in
+ * a transaction, or in one statement with the blocks' events (EventStore.appendWith).
  */
-export async function writeBlocks(tx: TransactionSql, blocks: readonly ExecutedBlock[]): Promise<void> {
-  const pending: Promise<unknown>[] = [];
-  const inChunks = <T>(rows: T[], insert: (chunk: T[]) => Promise<unknown>) => {
+export function blockInserts(tx: Sql | TransactionSql, blocks: readonly ExecutedBlock[]): PendingQuery<Row[]>[] {
+  const pending: PendingQuery<Row[]>[] = [];
+  const inChunks = <T>(rows: T[], insert: (chunk: T[]) => PendingQuery<Row[]>) => {
     for (let i = 0; i < rows.length; i += 1000) pending.push(insert(rows.slice(i, i + 1000)));
   };
   inChunks(
@@ -161,7 +161,12 @@ export async function writeBlocks(tx: TransactionSql, blocks: readonly ExecutedB
     blocks.flatMap((b) => b.dropped.map((d) => ({ hash: d.hash, block_number: b.number.toString(), reason: d.reason }))),
     (rows) => tx`insert into ledger_dropped ${tx(rows)} on conflict do nothing`,
   );
-  await Promise.all(pending);
+  return pending;
+}
+
+/** Store consecutive executed blocks in the caller's transaction (the inserts pipelined: one round trip). */
+export async function writeBlocks(tx: TransactionSql, blocks: readonly ExecutedBlock[]): Promise<void> {
+  await Promise.all(blockInserts(tx, blocks));
 }
 
 export class BlockQueries {

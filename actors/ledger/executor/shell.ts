@@ -6,7 +6,7 @@
  * Missed or early blocks are fetched from consensus, so a restart or a dropped message loses nothing.
  */
 import { z } from 'zod';
-import type { Sql } from 'postgres';
+import type { Sql, TransactionSql } from 'postgres';
 import type { Bus } from '../../../lib/bus.js';
 import { CodedError, ErrorCode } from '../../../lib/errors.js';
 import type { EventStore, StoredEvent } from '../../../lib/event-store/event-store.js';
@@ -20,9 +20,9 @@ import { Attr, inSpan, tracer } from '../../../lib/tracing.js';
 import { CommittedBlock, CommittedRangeReply } from '../../consensus/messages.js';
 import { BlockExecuted, LedgerQuery, type TransactionsDroppedReport } from './messages.js';
 import { StateNodesReply } from '../state/messages.js';
-import { insertBatches, migrationOwner, packEntries, stateMigrations, type BatchRow } from '../state/node-batches.js';
+import { batchInserts, migrationOwner, packEntries, stateMigrations, type BatchRow } from '../state/node-batches.js';
 import { TmReceiveReply, type ReceivedPayload } from '../../tm/messages.js';
-import { BlockQueries, blockStoreMigrations, writeBlocks } from './block-store.js';
+import { blockInserts, BlockQueries, blockStoreMigrations } from './block-store.js';
 import { ExecutionEngine, type ExecutedBlock } from './engine.js';
 import { createQueryHandler } from './queries.js';
 
@@ -49,6 +49,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Limits of one group commit when the executor is behind. */
 const MAX_BATCH_BLOCKS = 50;
 const MAX_BATCH_TXS = 5000;
+/** Rows (blocks, txs, logs, ...) stored in one statement at most: ~10 parameters a row stays far below Postgres's 65,535. */
+const ONE_STATEMENT_ROWS = 2000;
 const t = tracer('quorum.executor');
 
 export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promise<void> }> {
@@ -122,27 +124,33 @@ export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promi
   });
 
   /**
-   * Consecutive blocks, their rows, their state and their BlockExecuted events, in one transaction: a block
-   * is stored with its state or not at all, and costs one commit however many stores it feeds.
+   * Consecutive blocks, their rows, their state and their BlockExecuted events, atomically: a block is stored
+   * with its state or not at all, and costs one commit however many stores it feeds. Usually in one statement
+   * (one round trip); a batch too large for one statement's parameters goes in a transaction instead.
    */
   const storeBlocks = async (batch: { executed: ExecutedBlock; source: { raftIndex: number; raftTerm: number } }[]) => {
     const executed = batch.map((x) => x.executed);
-    const events = await store.transaction(async (tx) => {
-      // Issued together, so the client pipelines them (see writeBlocks); the append stays last in order.
-      const writes = Promise.all([writeBlocks(tx, executed), insertBatches(tx, 'public', stateRowsOf('public', executed)), insertBatches(tx, 'private', stateRowsOf('private', executed))]);
-      const appended = store.append(
-        BLOCKS_STREAM,
-        Number(batch[0].executed.number),
-        batch.map((x) => ({ type: 'BlockExecuted', payload: eventOf(x.executed, x.source), publishSubject: subjects.blockExecuted(scope) })),
-        tx,
-      );
-      const [, events] = await Promise.all([writes, appended]);
-      return events;
-    });
+    const inserts = (q: Sql | TransactionSql) => [
+      ...blockInserts(q, executed),
+      ...batchInserts(q, 'public', stateRowsOf('public', executed)),
+      ...batchInserts(q, 'private', stateRowsOf('private', executed)),
+    ];
+    const events = batch.map((x) => ({ type: 'BlockExecuted', payload: eventOf(x.executed, x.source), publishSubject: subjects.blockExecuted(scope) }));
+    const first = Number(batch[0].executed.number);
+    let rows = 0;
+    for (const b of executed) rows += 1 + b.transactions.length + b.logs.length + b.privateReceipts.length + b.privateLogs.length + b.privateContracts.length + b.dropped.length;
+    const stored =
+      rows <= ONE_STATEMENT_ROWS
+        ? await store.appendWith(BLOCKS_STREAM, first, events, inserts)
+        : await store.transaction(async (tx) => {
+            // Issued together, so the client pipelines them; the append stays last in order.
+            const [, appended] = await Promise.all([Promise.all(inserts(tx)), store.append(BLOCKS_STREAM, first, events, tx)]);
+            return appended;
+          });
     for (const { executed: b } of batch) {
       for (const d of b.dropped) log.warn('dropped a committed transaction', { hash: d.hash, reason: d.reason, block: b.number });
     }
-    return events;
+    return stored;
   };
 
   // Outbox: publish right after the commit; mark published in batches (a crash in between only means a

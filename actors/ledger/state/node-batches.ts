@@ -5,7 +5,7 @@
  * keeps an in-memory index of all entries, loaded from the rows at start and caught up when a block is announced.
  * This table layout is the state store's storage schema, shared by its writer and its reader.
  */
-import type { Sql, TransactionSql } from 'postgres';
+import type { PendingQuery, Row, Sql, TransactionSql } from 'postgres';
 import type { Migration } from '../../../lib/event-store/migrations.js';
 import type { StateKind } from '../../../lib/subjects.js';
 
@@ -68,8 +68,11 @@ export interface BatchRow {
   entries: Uint8Array;
 }
 
-/** One row per block, both kinds (a block without private writes still records the private root it leaves). */
-export async function insertBatches(tx: TransactionSql, kind: StateKind, batches: readonly BatchRow[]): Promise<void> {
+/**
+ * The inserts of one row per block, as unsent queries (see blockInserts); both kinds get a row for every block
+ * (a block without private writes still records the private root it leaves).
+ */
+export function batchInserts(tx: Sql | TransactionSql, kind: StateKind, batches: readonly BatchRow[]): PendingQuery<Row[]>[] {
   const rows = batches.map((b) => ({
     block_number: b.blockNumber.toString(),
     block_hash: b.blockHash,
@@ -78,9 +81,9 @@ export async function insertBatches(tx: TransactionSql, kind: StateKind, batches
     entries: Buffer.from(b.entries.buffer, b.entries.byteOffset, b.entries.byteLength),
   }));
   // Rows of a block stored by an earlier, interrupted attempt are the same rows (execution is deterministic).
-  const inserts: Promise<unknown>[] = [];
+  const inserts: PendingQuery<Row[]>[] = [];
   for (let i = 0; i < rows.length; i += 500) inserts.push(tx`insert into ${tx(batchTable(kind))} ${tx(rows.slice(i, i + 500))} on conflict (block_number) do nothing`);
-  await Promise.all(inserts);
+  return inserts;
 }
 
 /** Batches after block `after` (all of them by default), in block order. */
