@@ -1,8 +1,10 @@
 /**
- * Micro-batching of transaction submissions: concurrent eth_sendRawTransaction calls are collected for
- * up to `windowMs` (or `maxBatch` transactions) and sent to consensus as one SubmitTransactions request,
- * in arrival order. Each caller still gets its own outcome: accepted, or rejected with the reason
- * consensus gave (or a generic one when it gave none).
+ * Group commit of transaction submissions: when no request to consensus is in flight, what arrived in this
+ * turn of the event loop (after `windowMs`, 0 by default) leaves at once; while one is in flight, new
+ * submissions wait and leave together when it returns (or when `maxBatch` of them are waiting). So an idle
+ * gateway adds no delay, and under load the batch grows with the round trip: fifty separate requests cost
+ * about what one request of fifty costs. Arrival order is kept. Each caller still gets its own outcome:
+ * accepted, or rejected with the reason consensus gave (or a generic one when it gave none).
  */
 import { CodedError, ErrorCode, asCodedError } from '../../lib/errors.js';
 import type { AdmittedTransaction } from '../../lib/ethereum/transaction-record.js';
@@ -25,8 +27,11 @@ export interface SubmitBatcher {
 }
 
 export interface SubmitBatcherOptions {
+  /** How long an idle batcher waits for more before sending (0: the rest of this event-loop turn). */
   windowMs?: number;
   maxBatch?: number;
+  /** Requests to consensus in flight at once before new submissions wait for one to return. */
+  maxInFlight?: number;
 }
 
 interface Waiter {
@@ -36,11 +41,25 @@ interface Waiter {
 }
 
 export function createSubmitBatcher(send: (txs: SubmitTx[]) => Promise<SubmitReply>, opts: SubmitBatcherOptions = {}): SubmitBatcher {
-  const windowMs = opts.windowMs ?? 2;
+  const windowMs = opts.windowMs ?? 0;
   const maxBatch = Math.min(Math.max(opts.maxBatch ?? 200, 1), 1000);
+  const maxInFlight = Math.max(opts.maxInFlight ?? 1, 1);
   let queue: Waiter[] = [];
-  let timer: NodeJS.Timeout | null = null;
+  let timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
+  let inFlight = 0;
   let closed = false;
+
+  const cancelTimer = () => {
+    if (timer) {
+      if (windowMs > 0) clearTimeout(timer as NodeJS.Timeout);
+      else clearImmediate(timer as NodeJS.Immediate);
+    }
+    timer = null;
+  };
+  const schedule = () => {
+    if (timer || inFlight >= maxInFlight || queue.length === 0) return;
+    timer = windowMs > 0 ? setTimeout(flush, windowMs) : setImmediate(flush);
+  };
 
   const settle = (batch: Waiter[], reply: SubmitReply) => {
     const accepted = new Set(reply.accepted.map((h) => h.toLowerCase()));
@@ -52,11 +71,8 @@ export function createSubmitBatcher(send: (txs: SubmitTx[]) => Promise<SubmitRep
     }
   };
 
-  const flush = () => {
-    if (timer) {
-      clearTimeout(timer);
-      timer = null;
-    }
+  function flush(): void {
+    cancelTimer();
     if (queue.length === 0) return;
     const batch = queue;
     queue = [];
@@ -69,14 +85,20 @@ export function createSubmitBatcher(send: (txs: SubmitTx[]) => Promise<SubmitRep
       seen.add(h);
       txs.push(w.tx);
     }
-    send(txs).then(
-      (reply) => settle(batch, reply),
-      (err) => {
-        const coded = asCodedError(err);
-        for (const w of batch) w.reject(coded);
-      },
-    );
-  };
+    inFlight++;
+    send(txs)
+      .then(
+        (reply) => settle(batch, reply),
+        (err) => {
+          const coded = asCodedError(err);
+          for (const w of batch) w.reject(coded);
+        },
+      )
+      .finally(() => {
+        inFlight--;
+        if (!closed) schedule(); // what waited for this request leaves now
+      });
+  }
 
   return {
     submit(tx) {
@@ -84,14 +106,13 @@ export function createSubmitBatcher(send: (txs: SubmitTx[]) => Promise<SubmitRep
       return new Promise<void>((resolve, reject) => {
         queue.push({ tx, resolve, reject });
         if (queue.length >= maxBatch) flush();
-        else if (!timer) timer = setTimeout(flush, windowMs);
+        else schedule();
       });
     },
     flush,
     close() {
       closed = true;
-      if (timer) clearTimeout(timer);
-      timer = null;
+      cancelTimer();
       const batch = queue;
       queue = [];
       for (const w of batch) w.reject(new CodedError(ErrorCode.Unavailable, 'gateway is shutting down'));

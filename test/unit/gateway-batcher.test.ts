@@ -37,6 +37,41 @@ describe('gateway submit batching', () => {
     assert.deepEqual(r.batches.map((x) => x.length), [3, 1]);
   });
 
+  it('an idle batcher sends at once (no window by default)', async () => {
+    const r = recorder(acceptAll);
+    const b = createSubmitBatcher(r.send);
+    await b.submit(tx(1));
+    await b.submit(tx(2));
+    assert.deepEqual(r.batches.map((x) => x.length), [1, 1]);
+  });
+
+  it('while a request is in flight, new submissions wait and leave together when it returns', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const r = recorder(async (txs) => {
+      if (r.batches.length === 1) await gate; // the first request is slow
+      return acceptAll(txs);
+    });
+    const b = createSubmitBatcher(r.send);
+    const first = b.submit(tx(1));
+    await new Promise((resolve) => setImmediate(resolve)); // the first request leaves alone
+    const rest = [2, 3, 4].map((i) => b.submit(tx(i)));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(r.batches.length, 1, 'nothing else left while the first request was in flight');
+    release();
+    await Promise.all([first, ...rest]);
+    assert.deepEqual(r.batches.map((x) => x.map((t) => t.nonce)), [['0x1'], ['0x2', '0x3', '0x4']]);
+  });
+
+  it('in a group, a refusal reaches only the caller it concerns', async () => {
+    const r = recorder((txs) => ({ accepted: txs.filter((t) => t.nonce !== '0x2').map((t) => t.hash), rejected: [{ hash: tx(2).hash, reason: 'insufficient funds' }] }));
+    const b = createSubmitBatcher(r.send);
+    const outcomes = await Promise.allSettled([1, 2, 3].map((i) => b.submit(tx(i))));
+    assert.equal(r.batches.length, 1);
+    assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.equal((outcomes[1] as PromiseRejectedResult).reason.message, 'insufficient funds');
+  });
+
   it('each caller gets its own outcome: missing hashes are rejected with the given reason or a generic one', async () => {
     const r = recorder((txs) => ({ accepted: [txs[0].hash.toUpperCase().replace('0X', '0x')], rejected: [{ hash: txs[1].hash, reason: 'nonce too low' }] }));
     const b = createSubmitBatcher(r.send, { windowMs: 1 });
