@@ -35,6 +35,8 @@ export const subjects = {
   // ledger: block executor
   ledgerQuery: (s: Scope) => `${base(s, 'executor')}.query`,
   blockExecuted: (s: Scope) => `${base(s, 'executor')}.executed`,
+  /** The receipts of a block just stored, for the gateway's cache (sent before its BlockExecuted). */
+  blockReceipts: (s: Scope) => `${base(s, 'executor')}.receipts`,
   /** Only when a block dropped transactions: consensus need not wake for every block. */
   transactionsDropped: (s: Scope) => `${base(s, 'executor')}.dropped`,
   // ledger: public and private state stores
@@ -86,7 +88,7 @@ export function permissionsFor(s: Scope, actor: ActorName): Permissions {
           subjects.tmSendSigned(s),
           subjects.tmReceive(s),
         ],
-        subscribe: [subjects.blockExecuted(s), inbox],
+        subscribe: [subjects.blockExecuted(s), subjects.blockReceipts(s), inbox],
       };
     case 'consensus':
       return {
@@ -109,6 +111,7 @@ export function permissionsFor(s: Scope, actor: ActorName): Permissions {
           subjects.stateNodes(s, 'private'),
           subjects.stateRead(s, 'private'),
           subjects.blockExecuted(s),
+          subjects.blockReceipts(s),
           subjects.transactionsDropped(s),
           subjects.tmReceive(s),
         ],

@@ -12,6 +12,7 @@ import { z, type ZodType } from 'zod';
 import { ConsensusStatus, PoolNonceReply, SubmitResult, type ConsensusStatus as ConsensusStatusT } from '../consensus/messages.js';
 import {
   BlockExecuted,
+  BlockReceipts,
   Head,
   PrivacyMetadata,
   RpcBlock,
@@ -321,6 +322,9 @@ export function createBusBackend(bus: Bus, opts: BusBackendOptions): BusBackend 
 
   return {
     async start() {
+      bus.subscribe(subjects.blockReceipts(scope), BlockReceipts, (ev) => {
+        for (const r of ev.receipts) if (final(r)) receipts.set(r.transactionHash.toLowerCase(), r);
+      });
       bus.subscribe(subjects.blockExecuted(scope), BlockExecuted, (ev) => {
         landed.noteBlock(BigInt(ev.number), ev.transactions);
         offer({ number: ev.number, hash: ev.hash, stateRoot: ev.stateRoot, timestamp: ev.timestamp, gasLimit: ev.gasLimit });

@@ -310,4 +310,17 @@ describe('gateway bus backend', () => {
     assert.equal(await b.receipt(other), null);
     assert.equal(asked(), 4, 'after a gap in the events the ledger is asked again');
   });
+
+  it('receipts sent with a block are served from the cache: the ledger is not asked per transaction', async () => {
+    const f = fakeBus((subject, q) => (q.kind === 'head' ? head(5) : null));
+    const b = createBusBackend(f.bus, { log: silentLog, headMaxAgeMs: 60_000 });
+    await b.start();
+    const asked = () => f.requests.filter((r) => r.payload.kind === 'receipt').length;
+    assert.equal(await b.receipt(HASH), null);
+    assert.equal(asked(), 1);
+    f.emit(subjects.blockReceipts(scope), { number: '0x6', receipts: [{ ...receipt, blockNumber: '0x6' }] });
+    f.emit(subjects.blockExecuted(scope), { ...head(6), gasUsed: '0x0', transactions: [HASH], dropped: [] });
+    assert.equal((await b.receipt(HASH))?.blockNumber, '0x6');
+    assert.equal(asked(), 1, 'the receipt came with the block');
+  });
 });

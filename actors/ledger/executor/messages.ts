@@ -166,6 +166,15 @@ export const BlockExecuted = z.object({
 });
 export type BlockExecuted = z.infer<typeof BlockExecuted>;
 
+/**
+ * executor → its gateway (publish on subjects.blockReceipts), just before the block's BlockExecuted: the receipt
+ * of every transaction of the block as this participant answers it (its private receipt where it has one), so
+ * that a wallet polling for a receipt is answered from the gateway's cache rather than by a query per transaction.
+ * Not stored: the gateway asks the ledger for whatever it missed.
+ */
+export const BlockReceipts = z.object({ number: HexQuantity, receipts: z.array(RpcReceipt) });
+export type BlockReceipts = z.infer<typeof BlockReceipts>;
+
 /** executor → its consensus (publish on subjects.transactionsDropped), for a block that dropped transactions. */
 export const TransactionsDroppedReport = BlockExecuted.pick({ number: true, dropped: true });
 export type TransactionsDroppedReport = z.infer<typeof TransactionsDroppedReport>;

@@ -18,7 +18,7 @@ import type { NetworkDescription } from '../../../lib/network/description.js';
 import { subjects, type StateKind } from '../../../lib/subjects.js';
 import { Attr, inSpan, tracer } from '../../../lib/tracing.js';
 import { CommittedBlock, CommittedRangeReply } from '../../consensus/messages.js';
-import { BlockExecuted, LedgerQuery, type TransactionsDroppedReport } from './messages.js';
+import { BlockExecuted, LedgerQuery, type BlockReceipts, type TransactionsDroppedReport } from './messages.js';
 import { StateNodesReply } from '../state/messages.js';
 import { batchInserts, migrationOwner, packEntries, stateMigrations, type BatchRow } from '../state/node-batches.js';
 import { TmReceiveReply, type ReceivedPayload } from '../../tm/messages.js';
@@ -168,6 +168,19 @@ export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promi
     }
     toMark.push(...events.map((e) => e.globalPosition));
   };
+  /** Receipts go out before the block's BlockExecuted, so the gateway has them when it learns of the block. */
+  const publishReceipts = (b: ExecutedBlock) => {
+    if (b.transactions.length === 0) return;
+    const privateReceipts = new Map(b.privateReceipts.map((r) => [r.transactionHash, r]));
+    const message: BlockReceipts = { number: quantity(b.number), receipts: b.transactions.map((t, i) => privateReceipts.get(t.hash) ?? b.receipts[i]) };
+    try {
+      bus.publish(subjects.blockReceipts(scope), message);
+    } catch (err) {
+      // Too large for one message (a block of many logs): the gateway asks for each receipt instead.
+      log.debug('block receipts not sent', { block: message.number, reason: (err as Error).message });
+    }
+  };
+
   const markPublished = async () => {
     const batch = toMark;
     toMark = [];
@@ -240,6 +253,7 @@ export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promi
             const t1 = performance.now();
             const events = await storeBlocks(batch);
             storedHead = engine.head();
+            for (const { executed } of batch) publishReceipts(executed);
             publish(events);
             log.debug('blocks stored', { from: batch[0].source.height, blocks: batch.length, txs, executeMs: Math.round(t1 - t0), storeMs: Math.round(performance.now() - t1) });
           } catch (err) {
