@@ -23,6 +23,7 @@ import {
   type SubmittedTransaction,
 } from './messages.js';
 import { PeerEnvelope, PeerSigner, validatorPrivateKey } from './peer-envelope.js';
+import { MintPacer } from './mint-pacer.js';
 import { TxPool, type PoolTx } from './pool.js';
 import { createRaft, step } from './raft/index.js';
 import { entryAt } from './raft/log.js';
@@ -239,15 +240,14 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
   let stopped = false;
 
   /**
-   * Minting: at most one block per blockPeriodMs, counted from the last mint rather than on a fixed grid, so a
-   * transaction reaching an idle leader is minted at once and, under load, the next block leaves as soon as
-   * the period has passed and the block in flight is committed (mintBlock holds back while one is in flight).
+   * Minting (see MintPacer): under dense arrivals at most one block per blockPeriodMs, counted from the last
+   * mint; sparse ones (a lone wallet) at once. Never while a block is in flight (mintBlock holds back too).
    */
-  let lastMintAt = Number.NEGATIVE_INFINITY;
+  const pacer = new MintPacer(params.blockPeriodMs);
   let mintTimer: NodeJS.Timeout | null = null;
   const scheduleMint = () => {
     if (stopped || mintTimer || state.role !== 'leader' || pool.size === 0 || blocksInFlight() >= MAX_INFLIGHT_BLOCKS) return;
-    const wait = Math.max(0, lastMintAt + params.blockPeriodMs - now());
+    const wait = pacer.delay(now());
     mintTimer = setTimeout(() => {
       mintTimer = null;
       enqueue({ type: 'mint' });
@@ -306,8 +306,7 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
             if (minted) continue; // one block per batch: the next mint sees this one's txs as logged
             raftInput = mintBlock();
             minted = raftInput !== null;
-            // An attempt that found nothing ready (say, only nonce gaps) also waits a period before the next.
-            lastMintAt = now();
+            pacer.attempted(now(), minted);
           } else raftInput = input;
           if (!raftInput) continue;
           const r = step(state, raftInput);
@@ -367,6 +366,7 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
       for (const tx of body.transactions) {
         pool.add(toPoolTx(tx, BigInt(tx.accountNonce), false, t));
       }
+      if (state.role === 'leader') pacer.arrived(body.transactions.length, t);
       scheduleMint();
     }
   });
@@ -396,6 +396,7 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
         localHashes.add(p.hash);
       } else rejected.push({ hash: p.hash, reason: r.reason });
     }
+    if (state.role === 'leader') pacer.arrived(candidates.length, t);
     scheduleMint();
     return { accepted, rejected };
   });
