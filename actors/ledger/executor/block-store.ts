@@ -164,11 +164,6 @@ export function blockInserts(tx: Sql | TransactionSql, blocks: readonly Executed
   return pending;
 }
 
-/** Store consecutive executed blocks in the caller's transaction (the inserts pipelined: one round trip). */
-export async function writeBlocks(tx: TransactionSql, blocks: readonly ExecutedBlock[]): Promise<void> {
-  await Promise.all(blockInserts(tx, blocks));
-}
-
 export class BlockQueries {
   constructor(private readonly sql: Sql) {}
 
