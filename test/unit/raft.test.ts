@@ -170,6 +170,29 @@ test('a follower whose answer was late for the commit broadcast learns the commi
   assert.deepEqual(net.committed.get('d')!.map((e) => e.index).at(-1), index);
 });
 
+test('heartbeats are skipped to followers that answered entries sent since the last one, and sent when blocks stop', () => {
+  const net = new Net();
+  net.elect('a');
+  net.tickAll(3);
+  /** AppendEntries the leader sends on a tick: its heartbeats. */
+  const tick = () => {
+    const out = net.step('a', { type: 'tick' });
+    net.settle();
+    return out.messages.filter((m) => m.type === 'AppendEntries').length;
+  };
+  let whileFlowing = 0;
+  for (let i = 0; i < 8; i++) {
+    net.step('a', { type: 'propose', data: block(`b${i}`) }); // blocks flow: one per tick, answered at once
+    net.settle();
+    whileFlowing += tick();
+  }
+  let whenIdle = 0;
+  for (let i = 0; i < 8; i++) whenIdle += tick();
+  assert.equal(whileFlowing, 0, 'no heartbeat while every follower answered what it was sent');
+  assert.ok(whenIdle >= 6, `once blocks stop, heartbeats every 2 ticks resume (${whenIdle} in 8 ticks to 2 followers)`);
+  for (const id of IDS) assert.equal(commitIndex(net.state(id)), commitIndex(net.state('a')));
+});
+
 test('a follower refuses proposals and names the leader', () => {
   const net = new Net();
   net.elect('a');

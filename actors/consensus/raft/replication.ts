@@ -17,7 +17,7 @@ import type { Entry, EntryData } from './types.js';
 import { appendEntries, commitUpTo, send, truncateFrom, type Transition } from './transition.js';
 
 /** Sends `peer` the entries from its nextIndex on (possibly none: then it is a heartbeat). */
-export function sendAppend(t: Transition, peer: string): void {
+export function sendAppend(t: Transition, peer: string, heartbeat = false): void {
   const { s } = t;
   const progress = s.progress.get(peer);
   if (progress === undefined) return;
@@ -37,13 +37,32 @@ export function sendAppend(t: Transition, peer: string): void {
     entries,
     leaderCommit: s.commitIndex,
   });
-  s.progress.set(peer, { ...progress, sentUpTo: prevLogIndex + entries.length, awaitingResponse: true, commitSent: s.commitIndex });
+  s.progress.set(peer, {
+    ...progress,
+    sentUpTo: prevLogIndex + entries.length,
+    awaitingResponse: true,
+    commitSent: s.commitIndex,
+    sentSinceHeartbeat: progress.sentSinceHeartbeat || !heartbeat,
+  });
 }
 
-/** Heartbeats go to every follower; new entries only to those not already waiting on an answer. */
+/** New entries (or a commit) go to the followers not already waiting on an answer. */
 export function broadcastAppend(t: Transition, scope: 'all' | 'idle'): void {
   for (const [peer, progress] of t.s.progress) {
     if (scope === 'all' || !progress.awaitingResponse) sendAppend(t, peer);
+  }
+}
+
+/**
+ * Heartbeats: to every follower, except one that was sent entries or a commit since the last heartbeat and has
+ * answered it (it has just heard from us, and holds what we sent). While blocks flow, that is nearly all of
+ * them; an unanswered message is retried here as before.
+ */
+export function heartbeat(t: Transition): void {
+  for (const [peer, progress] of t.s.progress) {
+    const skip = progress.sentSinceHeartbeat && !progress.awaitingResponse;
+    t.s.progress.set(peer, { ...progress, sentSinceHeartbeat: false });
+    if (!skip) sendAppend(t, peer, true);
   }
 }
 

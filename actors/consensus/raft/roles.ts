@@ -57,7 +57,7 @@ export function becomeLeader(s: Draft): void {
   s.progress = new Map(
     s.config.peers
       .filter((peer) => peer !== s.config.id)
-      .map((peer) => [peer, { nextIndex, matchIndex: 0, sentUpTo: 0, awaitingResponse: false, commitSent: 0, recentlyActive: false }]),
+      .map((peer) => [peer, { nextIndex, matchIndex: 0, sentUpTo: 0, awaitingResponse: false, commitSent: 0, sentSinceHeartbeat: false, recentlyActive: false }]),
   );
   s.heartbeatElapsed = 0;
   // For a leader this counts ticks into the check-quorum window.

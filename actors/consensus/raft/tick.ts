@@ -4,7 +4,7 @@
  */
 import { majorityOf } from './quorum.js';
 import { startPreVote } from './election.js';
-import { broadcastAppend } from './replication.js';
+import { heartbeat } from './replication.js';
 import { becomeFollower } from './roles.js';
 import type { Transition } from './transition.js';
 
@@ -36,7 +36,7 @@ function tickLeader(t: Transition): void {
   if (s.heartbeatElapsed >= s.config.heartbeatTicks) {
     s.heartbeatElapsed = 0;
     // Heartbeats carry the next batch too, so a lost AppendEntries or answer is retried here.
-    broadcastAppend(t, 'all');
+    heartbeat(t);
   }
 }
 

@@ -61,6 +61,8 @@ export interface PeerProgress {
   readonly awaitingResponse: boolean;
   /** The leaderCommit of the latest AppendEntries sent: a follower that missed a commit broadcast is told at once. */
   readonly commitSent: number;
+  /** Sent entries or a commit since the last heartbeat: if answered, the next heartbeat to it is not needed. */
+  readonly sentSinceHeartbeat: boolean;
   /** Heard from within the current check-quorum window. */
   readonly recentlyActive: boolean;
 }
