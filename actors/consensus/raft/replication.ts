@@ -47,9 +47,9 @@ export function sendAppend(t: Transition, peer: string, heartbeat = false): void
 }
 
 /** New entries (or a commit) go to the followers not already waiting on an answer. */
-export function broadcastAppend(t: Transition, scope: 'all' | 'idle'): void {
+export function broadcastAppend(t: Transition): void {
   for (const [peer, progress] of t.s.progress) {
-    if (scope === 'all' || !progress.awaitingResponse) sendAppend(t, peer);
+    if (!progress.awaitingResponse) sendAppend(t, peer);
   }
 }
 
@@ -73,7 +73,7 @@ export function appendAsLeader(t: Transition, data: EntryData): Entry {
   appendEntries(t, [entry]);
   // A cluster of one commits on its own say-so; the shell persists before it applies, so this is durable.
   advanceLeaderCommit(t);
-  broadcastAppend(t, 'idle');
+  broadcastAppend(t);
   return entry;
 }
 
@@ -149,7 +149,7 @@ export function handleAppendEntriesResponse(t: Transition, m: AppendEntriesRespo
       recentlyActive: true,
       awaitingResponse: progress.awaitingResponse && !answersCurrent,
     });
-    if (advanceLeaderCommit(t)) broadcastAppend(t, 'idle'); // tell followers promptly; includes this one if idle
+    if (advanceLeaderCommit(t)) broadcastAppend(t); // tell followers promptly; includes this one if idle
     // More to send, or a commit this follower missed because it was awaiting this answer when the commit was
     // broadcast: without this it would learn the commit only at the next heartbeat.
     else if (answersCurrent && (nextIndex <= lastIndexOf(s.log) || progress.commitSent < s.commitIndex)) sendAppend(t, m.from);
