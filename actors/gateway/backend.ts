@@ -142,6 +142,16 @@ export interface BusBackend extends Backend {
 }
 
 const NAMED_TAGS = new Set(['latest', 'pending', 'safe', 'finalized']);
+
+/** One request for every caller asking for the same key while it is under way (`inflight` holds them). */
+function singleFlight<V>(inflight: Map<string, Promise<V>>, key: string, fetch: () => Promise<V>): Promise<V> {
+  let p = inflight.get(key);
+  if (!p) {
+    p = fetch().finally(() => inflight.delete(key));
+    inflight.set(key, p);
+  }
+  return p;
+}
 /** The tm may push to every recipient and wait for each ACK: it gets longer than a read. */
 const TM_TIMEOUT_MS = 15_000;
 
@@ -241,20 +251,15 @@ export function createBusBackend(bus: Bus, opts: BusBackendOptions): BusBackend 
   function block(key: string, full: boolean, fetch: () => Promise<RpcBlockT | null>): Promise<RpcBlockT | null> {
     const hit = blockCache.get(key);
     if (hit) return Promise.resolve(hit);
-    let p = blockReads.get(key);
-    if (!p) {
-      p = fetch()
-        .then((b) => {
-          if (b) {
-            blockCache.set(blockKey(b.number, full), b);
-            blockCache.set(blockKey(b.hash, full), b);
-          }
-          return b;
-        })
-        .finally(() => blockReads.delete(key));
-      blockReads.set(key, p);
-    }
-    return p;
+    return singleFlight(blockReads, key, () =>
+      fetch().then((b) => {
+        if (b) {
+          blockCache.set(blockKey(b.number, full), b);
+          blockCache.set(blockKey(b.hash, full), b);
+        }
+        return b;
+      }),
+    );
   }
 
   // ---- receipts and transactions: final once there; "not yet" answered from blockExecuted while it holds ---------
@@ -262,7 +267,7 @@ export function createBusBackend(bus: Bus, opts: BusBackendOptions): BusBackend 
   const absent = createLru<string, AbsentMark>({ maxEntries: 20_000 });
   const receipts = createLru<string, RpcReceiptT>({ maxEntries: opts.txCache?.maxEntries ?? 4096, maxWeight: 50_000, weight: (r) => 1 + r.logs.length });
   const transactions = createLru<string, RpcTransactionT>({ maxEntries: opts.txCache?.maxEntries ?? 4096 });
-  const txReads = new Map<string, Promise<unknown>>();
+  const txReads = new Map<string, Promise<unknown>>(); // receipts and transactions, keyed by kind and hash
   /** Only what is in a block is final (a transaction answer could in principle be a pending one). */
   const final = (v: { blockHash: string | null }) => v.blockHash !== null;
 
@@ -277,20 +282,15 @@ export function createBusBackend(bus: Bus, opts: BusBackendOptions): BusBackend 
     const id = `${kind}:${key}`;
     const mark = absent.get(id);
     if (mark && landed.stillAbsent(key, mark)) return Promise.resolve(null);
-    let p = txReads.get(id) as Promise<T | null> | undefined;
-    if (!p) {
+    return singleFlight(txReads as Map<string, Promise<T | null>>, id, () => {
       const before = landed.mark(); // taken before asking: "none" is true at least up to it
-      p = fetch()
-        .then((value) => {
-          if (value === null) {
-            if (before) absent.set(id, before);
-          } else if (final(value)) cache.set(key, value);
-          return value;
-        })
-        .finally(() => txReads.delete(id));
-      txReads.set(id, p);
-    }
-    return p;
+      return fetch().then((value) => {
+        if (value === null) {
+          if (before) absent.set(id, before);
+        } else if (final(value)) cache.set(key, value);
+        return value;
+      });
+    });
   }
 
   // ---- account reads: single-flight per (address, block), and a burst of them is one request -----------
@@ -365,13 +365,7 @@ export function createBusBackend(bus: Bus, opts: BusBackendOptions): BusBackend 
 
     account(address, block, kind = 'public') {
       if (kind === 'private') return state({ kind: 'account', address, block: quantity(block) }, Replies.stateAccount, 'private');
-      const key = `${address.toLowerCase()}@${block}`;
-      let p = accountReads.get(key);
-      if (!p) {
-        p = readAccount(address, block).finally(() => accountReads.delete(key));
-        accountReads.set(key, p);
-      }
-      return p;
+      return singleFlight(accountReads, `${address.toLowerCase()}@${block}`, () => readAccount(address, block));
     },
     code: (address, block, kind = 'public') => state({ kind: 'code', address, block: quantity(block) }, Replies.stateCode, kind),
     storage: (address, slot, block, kind = 'public') => state({ kind: 'storage', address, slot, block: quantity(block) }, Replies.stateStorage, kind),
