@@ -5,7 +5,6 @@
  */
 import { z } from 'zod';
 import { TransactionRecord } from '../../lib/ethereum/transaction-record.js';
-import type { CommittedBlock } from './messages.js';
 import type { Entry } from './raft/messages.js';
 
 /** A transaction in a logged block is the shared transaction record. */
@@ -23,15 +22,4 @@ export type LoggedBlock = z.infer<typeof LoggedBlock>;
 /** The block an entry carries, or null for a no-op. Entries come from our own validated log. */
 export function blockOf(entry: Entry): LoggedBlock | null {
   return entry.data.kind === 'block' ? (entry.data.block as LoggedBlock) : null;
-}
-
-export function toCommittedBlock(entry: Entry, block: LoggedBlock): CommittedBlock {
-  return {
-    height: block.height,
-    timestamp: block.timestamp,
-    proposer: block.proposer,
-    raftTerm: entry.term,
-    raftIndex: entry.index,
-    transactions: block.transactions.map((t) => t.raw),
-  };
 }

@@ -12,8 +12,11 @@ export const CommittedBlock = z.object({
   /** Unix seconds chosen by the minting leader; the executor keeps timestamps non-decreasing. */
   timestamp: z.number().int().nonnegative(),
   proposer: z.string(),
+  /** Where consensus decided it: Raft term and log index; QBFT round and height. */
   raftTerm: z.number().int().nonnegative(),
   raftIndex: z.number().int().positive(),
+  /** Header extraData, hex: the consensus evidence (QBFT: digest, round, the parent's commit seals, a vote). */
+  extraData: HexBytes.optional(),
   /** Raw signed transactions (RLP / typed envelope), hex. */
   transactions: z.array(HexBytes),
 });
@@ -42,6 +45,7 @@ export const PoolNonceReply = z.object({ nextNonce: HexQuantity.nullable() });
 export const RaftRole = z.enum(['leader', 'follower', 'candidate']);
 export const ConsensusStatus = z.object({
   participant: z.string(),
+  algorithm: z.enum(['raft', 'qbft']),
   role: RaftRole,
   term: z.number().int(),
   leader: z.string().nullable(),
@@ -51,3 +55,10 @@ export const ConsensusStatus = z.object({
   cluster: z.array(z.object({ participant: z.string(), role: z.enum(['verifier', 'minter']), isLeader: z.boolean() })),
 });
 export type ConsensusStatus = z.infer<typeof ConsensusStatus>;
+
+/** gateway → consensus: an operator's istanbul_* or raft_* call, passed through as JSON-RPC named it. */
+export const ConsensusCommand = z.object({
+  method: z.string().regex(/^(istanbul|raft)_[A-Za-z]+$/),
+  params: z.array(z.unknown()).max(8),
+});
+export const ConsensusCommandReply = z.object({ result: z.unknown() });

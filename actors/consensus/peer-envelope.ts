@@ -5,7 +5,6 @@
  */
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
-import { RaftMessage } from './raft/messages.js';
 import { SubmitTransactions } from './messages.js';
 import { CodedError, ErrorCode } from '../../lib/errors.js';
 import type { NetworkDescription } from '../../lib/network/description.js';
@@ -14,7 +13,8 @@ export const PeerEnvelope = z.object({ body: z.string().max(16 * 1024 * 1024), s
 export type PeerEnvelope = z.infer<typeof PeerEnvelope>;
 
 export const PeerBody = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('raft'), message: RaftMessage }),
+  /** The algorithm's own message (Raft or QBFT), validated by the core, which also checks who it claims to be from. */
+  z.object({ kind: z.literal('core'), message: z.unknown() }),
   /** A follower hands the txs its gateway admitted to the leader. */
   z.object({ kind: z.literal('forward'), from: z.string(), transactions: SubmitTransactions.shape.transactions }),
 ]);
@@ -31,13 +31,17 @@ export function validatorPrivateKey(pkcs8Hex: string): KeyObject {
 }
 
 export class PeerSigner {
-  private readonly keys = new Map<string, KeyObject>();
+  private keys = new Map<string, KeyObject>();
   constructor(
     network: NetworkDescription,
-    private readonly self: string,
     private readonly privateKey: KeyObject,
   ) {
-    for (const p of network.participants) this.keys.set(p.id, validatorPublicKey(p.validatorKey));
+    this.permit(network);
+  }
+
+  /** The permission list changed: only its participants' messages are accepted from now on. */
+  permit(network: NetworkDescription): void {
+    this.keys = new Map(network.participants.map((p) => [p.id, validatorPublicKey(p.validatorKey)]));
   }
 
   seal(body: PeerBody): PeerEnvelope {
@@ -55,9 +59,7 @@ export class PeerSigner {
     const parsed = PeerBody.safeParse(JSON.parse(envelope.body));
     if (!parsed.success) throw new CodedError(ErrorCode.InvalidInput, `malformed consensus message from ${sender}`);
     const body = parsed.data;
-    const claimed = body.kind === 'raft' ? body.message.from : body.from;
-    if (claimed !== sender) throw new CodedError(ErrorCode.Rejected, `${sender} sent a message claiming to be from ${claimed}`);
-    if (body.kind === 'raft' && body.message.to !== this.self) throw new CodedError(ErrorCode.Rejected, 'message not addressed to us');
+    if (body.kind === 'forward' && body.from !== sender) throw new CodedError(ErrorCode.Rejected, `${sender} sent a message claiming to be from ${body.from}`);
     return body;
   }
 }

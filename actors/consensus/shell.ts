@@ -1,34 +1,34 @@
 /**
- * The consensus actor's shell: all I/O around the pure Raft core and the pool.
- * Every input (tick, peer message, mint) goes through one queue; a batch of inputs is stepped, then its
- * effects are carried out in the order Raft needs: persist (events) → send → apply committed blocks.
+ * The consensus actor's shell: all I/O around a pure consensus core (Raft or QBFT, see core.ts) and the pure
+ * transaction pool. Every input (tick, peer message, proposal) goes through one queue; a batch of inputs is
+ * stepped, then its merged output is carried out in the order consensus needs: persist → send → apply.
  */
 import { z } from 'zod';
 import type { Bus } from '../../lib/bus.js';
-import type { EventStore, StoredEvent } from '../../lib/event-store/event-store.js';
+import type { EventStore } from '../../lib/event-store/event-store.js';
 import { GroupCommitter } from '../../lib/group-commit.js';
 import type { Logger } from '../../lib/logger.js';
 import { quantity } from '../../lib/hex.js';
 import type { NetworkDescription, ParticipantSecrets } from '../../lib/network/description.js';
 import { peerSender, subjects } from '../../lib/subjects.js';
-import { blockOf, LoggedBlock, toCommittedBlock, type LoggedTx } from './block-data.js';
+import { LoggedBlock, type LoggedTx } from './block-data.js';
 import { TransactionsDroppedReport } from '../ledger/executor/messages.js';
-import { foldConsensus, POOL_STREAM, RAFT_STREAM, type ReceivedTx } from './events.js';
+import { emptyOutput, mergeOutput, type CoreInput, type CoreOutput, type FinalBlock } from './core.js';
+import { createCore } from './cores.js';
+import { foldPoolEvents, POOL_STREAM, type ReceivedTx } from './events.js';
+import { forwardChunks, MAX_BLOCK_HEX_CHARS } from './forwarding.js';
 import {
   CommittedRangeRequest,
+  ConsensusCommand,
   ConsensusStatus,
   PoolNonceRequest,
   SubmitTransactions,
   type CommittedBlock,
   type SubmittedTransaction,
 } from './messages.js';
-import { PeerEnvelope, PeerSigner, validatorPrivateKey } from './peer-envelope.js';
-import { MintPacer } from './mint-pacer.js';
+import { PeerEnvelope, PeerSigner, validatorPrivateKey, type PeerBody } from './peer-envelope.js';
 import { TxPool, type PoolTx } from './pool.js';
-import { createRaft, step } from './raft/index.js';
-import { entryAt } from './raft/log.js';
-import type { Entry, HardState, RaftMessage } from './raft/messages.js';
-import type { RaftInput, RaftState } from './raft/types.js';
+import { policyFor } from './proposer-policy.js';
 
 export interface ConsensusDeps {
   network: NetworkDescription;
@@ -39,34 +39,31 @@ export interface ConsensusDeps {
   log: Logger;
   /** Wall clock in ms, injected. */
   now: () => number;
-  /** Seeds Raft's election timeouts. */
+  /** Seeds the core's randomness (Raft's election timeouts). */
   seed: number;
 }
 
-type Input = RaftInput | { type: 'mint' };
-
-interface MergedOutput {
-  hardState?: HardState;
-  truncateFrom?: number;
-  entries: Entry[];
-  messages: RaftMessage[];
-  committed: Entry[];
-}
-
-/** How many proposed-but-uncommitted blocks the leader allows before it waits. */
-const MAX_INFLIGHT_BLOCKS = 1;
 const REFORWARD_AFTER_MS = 1500;
 /** How many committed blocks back a drop report from our executor can refer to. */
 const RECENT_BLOCKS = 1024;
 const RANGE_REPLY_BYTES = 3 * 1024 * 1024;
-/**
- * Raw transaction bytes per block, as hex characters (1 MB of transactions): an AppendEntries carries up to
- * 4 entries and must stay under the broker's 8 MB max_payload.
- */
-const MAX_BLOCK_HEX_CHARS = 2 * 1024 * 1024;
 
-function toPoolTx(t: LoggedTx, accountNonce: bigint, local: boolean, now: number): PoolTx {
+function toPoolTx(t: LoggedTx | ReceivedTx, accountNonce: bigint, local: boolean, now: number): PoolTx {
   return { raw: t.raw, hash: t.hash, from: t.from.toLowerCase(), nonce: BigInt(t.nonce), gasLimit: BigInt(t.gasLimit), accountNonce, local, receivedAt: now };
+}
+
+const txsOf = (b: LoggedBlock) => b.transactions.map((t) => ({ hash: t.hash, from: t.from.toLowerCase(), nonce: BigInt(t.nonce) }));
+
+export function toCommittedBlock(f: FinalBlock): CommittedBlock {
+  return {
+    height: f.block.height,
+    timestamp: f.block.timestamp,
+    proposer: f.block.proposer,
+    raftTerm: f.position.term,
+    raftIndex: f.position.index,
+    extraData: f.extraData,
+    transactions: f.block.transactions.map((t) => t.raw),
+  };
 }
 
 export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Promise<void> }> {
@@ -74,185 +71,87 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
   const params = network.consensus;
   const scope = bus.scope;
   const gasLimit = BigInt(network.genesis.gasLimit);
-  const signer = new PeerSigner(network, me, validatorPrivateKey(deps.secrets.validatorPrivateKey));
-  const peers = network.participants.map((p) => p.id).sort();
+  const signer = new PeerSigner(network, validatorPrivateKey(deps.secrets.validatorPrivateKey));
 
-  // ---- restore: the actor's state is the fold of its events
-  const history: StoredEvent[] = [];
-  for (const stream of [RAFT_STREAM, POOL_STREAM]) for await (const e of store.streamEvents(stream)) history.push(e);
-  const folded = foldConsensus(history);
-  let state: RaftState = createRaft(
-    {
-      id: me,
-      peers,
-      electionTicksMin: params.electionTicksMin,
-      electionTicksMax: params.electionTicksMax,
-      heartbeatTicks: params.heartbeatTicks,
-      seed: deps.seed,
-      maxEntriesPerAppend: 4,
-    },
-    folded.raft,
-  );
-
+  // ---- restore: the actor's state is the fold of its events (the core's stream and the pool's)
+  const core = createCore({ network, secrets: deps.secrets, participant: me, seed: deps.seed }, await readStream(store, streamOf(params.type)));
+  const pooled = foldPoolEvents(await readStream(store, POOL_STREAM));
   const pool = new TxPool();
-  const uncommitted = new Map<number, Entry>(); // raft index → logged, not yet committed
-  const heightToIndex = new Map<number, number>();
+  /** Our own gateway's txs, which we answer for until they are final. */
   const localHashes = new Set<string>();
-  /** The last committed blocks, to know sender and nonce of a tx our executor reports as dropped. */
-  const recentlyCommitted = new Map<number, LoggedBlock>();
+  /** The last final blocks, to know sender and nonce of a tx our executor reports as dropped. */
+  const recentlyFinal = new Map<number, LoggedBlock>();
   const forwardedAt = new Map<string, number>();
-  let lastLoggedHeight = 0;
-  let committedHeight = 0;
-  let commitIndex = 0;
-  let lastTimestamp = network.genesis.timestamp;
-  let lastLeader: string | null = null;
 
-  const loggedTxs = (b: LoggedBlock) => b.transactions.map((t) => ({ hash: t.hash, from: t.from.toLowerCase(), nonce: BigInt(t.nonce) }));
-
-  const onLogged = (entry: Entry) => {
-    uncommitted.set(entry.index, entry);
-    const block = blockOf(entry);
-    if (!block) return;
-    heightToIndex.set(block.height, entry.index);
-    lastLoggedHeight = Math.max(lastLoggedHeight, block.height);
-    lastTimestamp = Math.max(lastTimestamp, block.timestamp);
-    pool.noteLogged(loggedTxs(block));
-  };
-
-  const onTruncated = (fromIndex: number) => {
-    const removed: PoolTx[] = [];
-    for (const [index, entry] of [...uncommitted]) {
-      if (index < fromIndex) continue;
-      uncommitted.delete(index);
-      const block = blockOf(entry);
-      if (!block) continue;
-      heightToIndex.delete(block.height);
-      for (const t of block.transactions) removed.push(toPoolTx(t, 0n, localHashes.has(t.hash), now()));
-    }
-    lastLoggedHeight = committedHeight;
-    for (const entry of uncommitted.values()) {
-      const b = blockOf(entry);
-      if (b) lastLoggedHeight = Math.max(lastLoggedHeight, b.height);
-    }
-    pool.noteTruncated(removed);
-  };
-
-  const onCommitted = (entry: Entry): CommittedBlock | null => {
-    uncommitted.delete(entry.index);
-    commitIndex = Math.max(commitIndex, entry.index);
-    const block = blockOf(entry);
-    if (!block) return null;
-    committedHeight = block.height;
-    recentlyCommitted.set(block.height, block);
-    recentlyCommitted.delete(block.height - RECENT_BLOCKS);
-    const txs = loggedTxs(block);
-    pool.noteCommitted(txs);
-    for (const t of txs) {
-      localHashes.delete(t.hash);
-      forwardedAt.delete(t.hash);
-    }
-    return toCommittedBlock(entry, block);
-  };
-
-  for (const entry of folded.raft.entries) onLogged(entry);
-  for (const entry of folded.raft.entries.slice(0, folded.raft.commitIndex ?? 0)) onCommitted(entry);
-  pool.noteDropped(folded.dropped.map((t) => ({ hash: t.hash, from: t.from, nonce: BigInt(t.nonce) })));
-  // Our gateway's txs stay ours until committed, even those already in an uncommitted entry: if a new leader
+  const restored = core.restored();
+  for (const b of restored.final) pool.noteCommitted(txsOf(b));
+  for (const b of restored.inFlight) pool.noteLogged(txsOf(b));
+  pool.noteDropped(pooled.dropped.map((t) => ({ hash: t.hash, from: t.from, nonce: BigInt(t.nonce) })));
+  // Our gateway's txs stay ours until final, even those already in an uncommitted Raft entry: if a new leader
   // truncates that entry, they must come back as local, to be forwarded again.
-  for (const t of folded.received) {
+  for (const t of pooled.received) {
     if (pool.isCommitted(t.hash)) continue;
     localHashes.add(t.hash);
     if (!pool.has(t.hash)) pool.add(toPoolTx(t, BigInt(t.accountNonce), true, now()));
   }
-  log.info('consensus restored', { term: state.term, logLength: folded.raft.entries.length, commitIndex, committedHeight, pooled: pool.size });
+  log.info('consensus restored', { algorithm: params.type, ...core.status(), finalHeight: core.finalHeight(), pooled: pool.size });
 
   // ---- persistence of pool receipts: acknowledged only once stored
   const receivedCommitter = new GroupCommitter<ReceivedTx>(async (txs) => {
     await store.append(POOL_STREAM, 'any', [{ type: 'TransactionsReceived', payload: { transactions: txs } }]);
   });
 
-  const send = (message: RaftMessage) => {
+  const sendPeer = (to: string, body: PeerBody): void => {
     try {
-      bus.publish(subjects.peer(scope.net, message.to, me), signer.seal({ kind: 'raft', message }));
+      bus.publish(subjects.peer(scope.net, to, me), signer.seal(body));
     } catch (err) {
-      // A message the broker refuses (too large, connection closing) is as good as lost: Raft retries.
-      log.warn('could not send a consensus message', { to: message.to, type: message.type }, err);
+      // A message the broker refuses (too large, connection closing) is as good as lost: consensus retries.
+      log.warn('could not send a consensus message', { to, kind: body.kind }, err);
     }
   };
 
-  const forwardToLeader = (txs: PoolTx[]) => {
-    const leader = state.leaderId;
-    if (!leader || leader === me || txs.length === 0) return;
+  const forward = (txs: PoolTx[]) => {
+    const targets = core.forwardTargets();
+    if (targets.length === 0 || txs.length === 0) return;
     const t = now();
-    const sendChunk = (chunk: PoolTx[]) => {
-      for (const tx of chunk) forwardedAt.set(tx.hash, t);
-      try {
-        bus.publish(
-          subjects.peer(scope.net, leader, me),
-          signer.seal({
-            kind: 'forward',
-            from: me,
-            transactions: chunk.map((tx) => ({ raw: tx.raw, hash: tx.hash, from: tx.from, nonce: quantity(tx.nonce), gasLimit: quantity(tx.gasLimit), accountNonce: quantity(tx.accountNonce) })),
-          }),
-        );
-      } catch (err) {
-        log.warn('could not forward transactions to the leader; will retry', { leader, txs: chunk.length }, err);
-      }
-    };
-    // Chunks bounded by count and size, so each message stays well under the broker's max_payload.
-    let chunk: PoolTx[] = [];
-    let chars = 0;
-    for (const tx of txs) {
-      if (chunk.length > 0 && (chunk.length >= 500 || chars + tx.raw.length > MAX_BLOCK_HEX_CHARS)) {
-        sendChunk(chunk);
-        chunk = [];
-        chars = 0;
-      }
-      chunk.push(tx);
-      chars += tx.raw.length;
-    }
-    if (chunk.length) sendChunk(chunk);
+    for (const tx of txs) forwardedAt.set(tx.hash, t);
+    for (const chunk of forwardChunks(txs)) for (const to of targets) sendPeer(to, { kind: 'forward', from: me, transactions: chunk });
   };
 
-  const blocksInFlight = () => {
-    let n = 0;
-    for (const e of uncommitted.values()) if (e.data.kind === 'block') n++;
-    return n;
-  };
-
-  const mintBlock = (): RaftInput | null => {
-    if (state.role !== 'leader' || pool.size === 0 || blocksInFlight() >= MAX_INFLIGHT_BLOCKS) return null;
+  // ---- proposing: the core says whether we may (proposalHeight), the policy says when
+  const policy = policyFor(params);
+  const buildProposal = (): CoreInput | null => {
+    const height = core.proposalHeight();
+    if (height === null) return null;
     const txs = pool.select(params.maxTxsPerBlock, gasLimit, MAX_BLOCK_HEX_CHARS);
-    if (txs.length === 0) return null;
+    if (txs.length === 0 && !policy.proposesEmpty) return null;
     const block: LoggedBlock = {
-      height: lastLoggedHeight + 1,
-      timestamp: Math.max(lastTimestamp, Math.floor(now() / 1000)),
+      height,
+      timestamp: Math.max(core.lastTimestamp(), Math.floor(now() / 1000)),
       proposer: me,
       transactions: txs.map((t) => ({ raw: t.raw, hash: t.hash, from: t.from, nonce: quantity(t.nonce), gasLimit: quantity(t.gasLimit) })),
     };
-    log.debug('minting', { height: block.height, txs: txs.length, pool: pool.size });
-    return { type: 'propose', data: { kind: 'block', block } };
+    log.debug('proposing', { height, txs: txs.length, pool: pool.size });
+    return { type: 'propose', block };
+  };
+
+  let proposeTimer: NodeJS.Timeout | null = null;
+  const scheduleProposal = () => {
+    if (stopped || proposeTimer || core.proposalHeight() === null) return;
+    const wait = policy.delay(now(), pool.size);
+    if (wait === null) return;
+    proposeTimer = setTimeout(() => {
+      proposeTimer = null;
+      enqueue({ type: 'propose' });
+    }, wait);
   };
 
   // ---- the step loop
+  type Input = Exclude<CoreInput, { type: 'propose' }> | { type: 'propose' };
   const inbox: Input[] = [];
   let draining = false;
   let stopped = false;
-
-  /**
-   * Minting (see MintPacer): under dense arrivals at most one block per blockPeriodMs, counted from the last
-   * mint; sparse ones (a lone wallet) at once. Never while a block is in flight (mintBlock holds back too).
-   */
-  const pacer = new MintPacer(params.blockPeriodMs);
-  let mintTimer: NodeJS.Timeout | null = null;
-  const scheduleMint = () => {
-    if (stopped || mintTimer || state.role !== 'leader' || pool.size === 0 || blocksInFlight() >= MAX_INFLIGHT_BLOCKS) return;
-    const wait = pacer.delay(now());
-    mintTimer = setTimeout(() => {
-      mintTimer = null;
-      enqueue({ type: 'mint' });
-    }, wait);
-  };
+  let lastLeader: string | null = null;
 
   const enqueue = (input: Input) => {
     if (stopped) return;
@@ -260,36 +159,39 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
     if (!draining) void drain();
   };
 
-  const merge = (into: MergedOutput, out: ReturnType<typeof step>['output']) => {
-    if (out.persist.hardState) into.hardState = out.persist.hardState;
-    if (out.persist.truncateFrom !== undefined) {
-      const from = out.persist.truncateFrom;
-      into.entries = into.entries.filter((e) => e.index < from);
-      into.truncateFrom = Math.min(into.truncateFrom ?? from, from);
-      onTruncated(from);
+  const stepBatch = (batch: Input[]): CoreOutput => {
+    const merged = emptyOutput();
+    let proposed = false;
+    for (const input of batch) {
+      let coreInput: CoreInput | null = input as CoreInput;
+      if (input.type === 'propose') {
+        if (proposed) continue; // one block per batch: the next proposal sees this one's txs as logged
+        coreInput = buildProposal();
+        proposed = coreInput !== null;
+        policy.attempted(now(), proposed);
+      }
+      if (coreInput) mergeOutput(merged, core.step(coreInput));
     }
-    for (const e of out.persist.entries) {
-      into.entries.push(e);
-      onLogged(e);
-    }
-    into.messages.push(...out.messages);
-    into.committed.push(...out.committed);
+    return merged;
   };
 
-  let persistedCommitIndex = folded.raft.commitIndex ?? 0;
-  const persist = async (m: MergedOutput) => {
-    const events = [];
-    if (m.hardState) events.push({ type: 'HardStateChanged', payload: m.hardState });
-    if (m.truncateFrom !== undefined) events.push({ type: 'EntriesTruncated', payload: { fromIndex: m.truncateFrom } });
-    if (m.entries.length) events.push({ type: 'EntriesAppended', payload: { entries: m.entries } });
-    // The commit index is only a restart hint (a restarted node learns it from the leader anyway), so it rides
-    // along with events we store regardless instead of costing a write of its own.
-    if (events.length && commitIndex > persistedCommitIndex) {
-      events.push({ type: 'CommitAdvanced', payload: { commitIndex } });
-    }
-    if (events.length) {
-      await store.append(RAFT_STREAM, 'any', events);
-      persistedCommitIndex = Math.max(persistedCommitIndex, commitIndex);
+  const apply = (out: CoreOutput) => {
+    for (const r of out.refused) log.warn('refused a consensus message', r);
+    for (const b of out.discarded) pool.noteTruncated(b.transactions.map((t) => toPoolTx(t, 0n, localHashes.has(t.hash), now())));
+    for (const b of out.logged) pool.noteLogged(txsOf(b));
+    for (const m of out.messages) sendPeer(m.to, { kind: 'core', message: m.message });
+    for (const f of out.committed) {
+      recentlyFinal.set(f.block.height, f.block);
+      recentlyFinal.delete(f.block.height - RECENT_BLOCKS);
+      const txs = txsOf(f.block);
+      pool.noteCommitted(txs);
+      for (const t of txs) {
+        localHashes.delete(t.hash);
+        forwardedAt.delete(t.hash);
+      }
+      policy.finalised(now());
+      bus.publish(subjects.committedBlocks(scope), toCommittedBlock(f));
+      log.debug('final', { height: f.block.height, txs: f.block.transactions.length });
     }
   };
 
@@ -297,41 +199,20 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
     draining = true;
     try {
       while (inbox.length > 0 && !stopped) {
-        const batch = inbox.splice(0);
-        const merged: MergedOutput = { entries: [], messages: [], committed: [] };
-        let minted = false;
-        for (const input of batch) {
-          let raftInput: RaftInput | null;
-          if (input.type === 'mint') {
-            if (minted) continue; // one block per batch: the next mint sees this one's txs as logged
-            raftInput = mintBlock();
-            minted = raftInput !== null;
-            pacer.attempted(now(), minted);
-          } else raftInput = input;
-          if (!raftInput) continue;
-          const r = step(state, raftInput);
-          state = r.state;
-          merge(merged, r.output);
+        const out = stepBatch(inbox.splice(0));
+        if (out.events.length) await store.append(core.stream, 'any', out.events);
+        apply(out);
+        const leader = core.status().leader;
+        if (leader !== lastLeader) {
+          log.info('leader changed', { leader, term: core.status().term });
+          lastLeader = leader;
+          forward(pool.localPending());
         }
-        await persist(merged);
-        for (const m of merged.messages) send(m);
-        for (const entry of merged.committed) {
-          const block = onCommitted(entry);
-          if (block) {
-            bus.publish(subjects.committedBlocks(scope), block);
-            log.debug('committed', { height: block.height, txs: block.transactions.length });
-          }
-        }
-        if (state.leaderId !== lastLeader) {
-          log.info('leader changed', { leader: state.leaderId, term: state.term, role: state.role });
-          lastLeader = state.leaderId;
-          if (state.leaderId && state.leaderId !== me) forwardToLeader(pool.localPending());
-        }
-        scheduleMint(); // a commit frees the slot of the block in flight; a tick may have made us leader
+        scheduleProposal(); // a final block frees the slot of the block in flight; a tick may have made us proposer
       }
     } catch (err) {
-      // Persisting failed: the core's state is ahead of what is stored, so continuing could break Raft's
-      // promises. Stop the process; the supervisor restarts it from the stored events.
+      // Persisting failed: the core's state is ahead of what is stored, so continuing could break the
+      // algorithm's promises. Stop the process; the supervisor restarts it from the stored events.
       log.error('consensus step failed; exiting to restart from the event log', {}, err);
       process.exit(70);
     } finally {
@@ -349,26 +230,14 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
       log.warn('refused a consensus message', { sender }, err);
       return;
     }
-    if (body.kind === 'raft') {
-      // Raft carries blocks opaquely; what enters our log is checked here, at the boundary.
-      if (body.message.type === 'AppendEntries') {
-        for (const e of body.message.entries) {
-          if (e.data.kind === 'block' && !LoggedBlock.safeParse(e.data.block).success) {
-            log.warn('refused an AppendEntries with a malformed block', { sender, index: e.index });
-            return;
-          }
-        }
-      }
-      enqueue({ type: 'message', message: body.message });
+    if (body.kind === 'core') {
+      enqueue({ type: 'message', from: sender, message: body.message });
+      return;
     }
-    else {
-      const t = now();
-      for (const tx of body.transactions) {
-        pool.add(toPoolTx(tx, BigInt(tx.accountNonce), false, t));
-      }
-      if (state.role === 'leader') pacer.arrived(body.transactions.length, t);
-      scheduleMint();
-    }
+    const t = now();
+    for (const tx of body.transactions) pool.add(toPoolTx(tx, BigInt(tx.accountNonce), false, t));
+    policy.arrived(body.transactions.length, t);
+    scheduleProposal();
   });
 
   bus.serve(subjects.submitTxs(scope), SubmitTransactions, async (req) => {
@@ -384,10 +253,10 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
     }
     const t = now();
     const candidates = toStore.map((tx) => toPoolTx(tx, BigInt(tx.accountNonce), true, t));
-    // The leader gets them while we persist: the forward is not what makes them durable here, and waiting for
+    // Proposers get them while we persist: the forward is not what makes them durable here, and waiting for
     // our commit would put a Postgres round trip on every transaction's path. (Should the write fail, the caller
     // is refused yet the transaction may still land; a retry then finds its hash known or its nonce used.)
-    forwardToLeader(candidates);
+    forward(candidates);
     await receivedCommitter.submit(toStore);
     for (const p of candidates) {
       const r = pool.add(p);
@@ -396,8 +265,8 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
         localHashes.add(p.hash);
       } else rejected.push({ hash: p.hash, reason: r.reason });
     }
-    if (state.role === 'leader') pacer.arrived(candidates.length, t);
-    scheduleMint();
+    policy.arrived(candidates.length, t);
+    scheduleProposal();
     return { accepted, rejected };
   });
 
@@ -407,7 +276,7 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
 
   // Our executor reports committed txs it had to drop; their nonces were not used (see TxPool.noteDropped).
   bus.subscribe(subjects.transactionsDropped(scope), TransactionsDroppedReport, async (ev) => {
-    const block = recentlyCommitted.get(Number(BigInt(ev.number)));
+    const block = recentlyFinal.get(Number(BigInt(ev.number)));
     const wanted = new Set(ev.dropped);
     const dropped = (block?.transactions ?? []).filter((t) => wanted.has(t.hash)).map((t) => ({ hash: t.hash, from: t.from.toLowerCase(), nonce: t.nonce }));
     if (dropped.length === 0) return;
@@ -421,48 +290,69 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
     return { nextNonce: n === null ? null : quantity(n) };
   });
 
-  bus.serve(subjects.consensusStatus(scope), z.unknown(), (): ConsensusStatus => ({
-    participant: me,
-    role: state.role === 'leader' ? 'leader' : state.role === 'follower' ? 'follower' : 'candidate',
-    term: state.term,
-    leader: state.leaderId,
-    commitIndex,
-    committedHeight,
-    poolSize: pool.size,
-    cluster: peers.map((p) => ({ participant: p, role: p === state.leaderId ? 'minter' : 'verifier', isLeader: p === state.leaderId })),
-  }));
+  bus.serve(subjects.consensusStatus(scope), z.unknown(), (): ConsensusStatus => {
+    const s = core.status();
+    return { participant: me, algorithm: params.type, ...s, committedHeight: core.finalHeight(), poolSize: pool.size };
+  });
+
+  // Operator commands (istanbul_*, raft_*): the result is returned once the core's events are stored.
+  let commands = Promise.resolve();
+  bus.serve(subjects.consensusCommand(scope), ConsensusCommand, (req) => {
+    const run = async () => {
+      while (draining) await new Promise((r) => setTimeout(r, 2)); // never interleave with a step's persist
+      const r = core.command(req.method, req.params);
+      if (r.events.length) await store.append(core.stream, 'any', r.events);
+      for (const m of r.messages ?? []) sendPeer(m.to, { kind: 'core', message: m.message });
+      return { result: r.result ?? null };
+    };
+    const next = commands.then(run, run);
+    commands = next.then(
+      () => {},
+      () => {},
+    );
+    return next;
+  });
 
   bus.serve(subjects.committedRange(scope), CommittedRangeRequest, (req) => {
     // Bounded by count and by size: a reply must fit in one NATS message (the executor asks again for more).
     const blocks: CommittedBlock[] = [];
     let bytes = 0;
-    for (let h = req.fromHeight; h <= committedHeight && blocks.length < req.max && bytes < RANGE_REPLY_BYTES; h++) {
-      const index = heightToIndex.get(h);
-      const entry = index === undefined ? undefined : entryAt(state.log, index);
-      const block = entry && blockOf(entry);
-      if (!entry || !block) break;
-      const committed = toCommittedBlock(entry, block);
+    for (let h = req.fromHeight; h <= core.finalHeight() && blocks.length < req.max && bytes < RANGE_REPLY_BYTES; h++) {
+      const final = core.finalBlock(h);
+      if (!final) break;
+      const committed = toCommittedBlock(final);
       blocks.push(committed);
       for (const raw of committed.transactions) bytes += raw.length + 4;
     }
     return { blocks };
   });
 
-  // ---- time: ticks and re-forwarding (minting is scheduled by scheduleMint)
+  // ---- time: ticks and re-forwarding (proposals are scheduled by scheduleProposal)
   const ticker = setInterval(() => enqueue({ type: 'tick' }), params.tickMs);
   const reforwarder = setInterval(() => {
-    if (!state.leaderId || state.leaderId === me) return;
     const t = now();
-    forwardToLeader(pool.localPending().filter((tx) => t - (forwardedAt.get(tx.hash) ?? 0) > REFORWARD_AFTER_MS));
+    forward(pool.localPending().filter((tx) => t - (forwardedAt.get(tx.hash) ?? 0) > REFORWARD_AFTER_MS));
   }, REFORWARD_AFTER_MS);
+  scheduleProposal();
 
   return {
     async stop() {
       stopped = true;
       clearInterval(ticker);
-      if (mintTimer) clearTimeout(mintTimer);
+      if (proposeTimer) clearTimeout(proposeTimer);
       clearInterval(reforwarder);
       while (draining) await new Promise((r) => setTimeout(r, 5));
     },
   };
 }
+
+function streamOf(kind: NetworkDescription['consensus']['type']): string {
+  return kind === 'raft' ? 'consensus-raft' : 'consensus-qbft';
+}
+
+async function readStream(store: EventStore, stream: string) {
+  const events = [];
+  for await (const e of store.streamEvents(stream)) events.push(e);
+  return events;
+}
+

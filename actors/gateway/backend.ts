@@ -9,7 +9,7 @@
  * from the events (landed.ts), so the reads a polling wallet makes do not queue behind block execution.
  */
 import { z, type ZodType } from 'zod';
-import { ConsensusStatus, PoolNonceReply, SubmitResult, type ConsensusStatus as ConsensusStatusT } from '../consensus/messages.js';
+import { ConsensusCommandReply, ConsensusStatus, PoolNonceReply, SubmitResult, type ConsensusStatus as ConsensusStatusT } from '../consensus/messages.js';
 import {
   BlockExecuted,
   BlockReceipts,
@@ -85,6 +85,8 @@ export interface Backend {
   /** The pool's next expected nonce for the address, null when the pool holds none of its transactions. */
   poolNonce(address: string): Promise<bigint | null>;
   consensusStatus(): Promise<ConsensusStatusT>;
+  /** An operator's istanbul_* / raft_* call, answered by the consensus core; CodedError when it refuses. */
+  consensusCommand(method: string, params: unknown[]): Promise<unknown>;
   /** Resolves when consensus accepted the transaction into its pool; rejects with a CodedError otherwise. */
   submit(tx: SubmitTx): Promise<void>;
 }
@@ -104,6 +106,7 @@ export const Replies = {
   stateStorage: Hash32,
   poolNonce: PoolNonceReply,
   consensusStatus: ConsensusStatus,
+  consensusCommand: ConsensusCommandReply,
   submit: SubmitResult,
   privacyMetadata: PrivacyMetadata.nullable(),
   payloadKey: PayloadKey,
@@ -375,6 +378,8 @@ export function createBusBackend(bus: Bus, opts: BusBackendOptions): BusBackend 
       return r.nextNonce === null ? null : BigInt(r.nextNonce);
     },
     consensusStatus: () => read(subjects.consensusStatus(scope), {}, Replies.consensusStatus, 'consensus status'),
+    // Not retried: a membership change must not be proposed twice because an answer was slow.
+    consensusCommand: async (method, params) => (await write(subjects.consensusCommand(scope), { method, params }, Replies.consensusCommand, method, submitTimeoutMs)).result,
     submit: (tx) => batcher.submit(tx),
   };
 }

@@ -27,6 +27,28 @@ export const RaftParams = z.object({
   maxTxsPerBlock: z.number().int().positive().default(2000),
 });
 
+/**
+ * QBFT (IBFT 2.0): Byzantine-fault-tolerant, 3F+1 validators tolerate F faulty ones. Validators are named by
+ * their secp256k1 node address (as in GoQuorum); the set starts as `validators` and changes by votes.
+ */
+export const QbftParams = z.object({
+  type: z.literal('qbft'),
+  /** The proposer of the next height waits this long after the last block (GoQuorum's blockperiodseconds). */
+  blockPeriodMs: z.number().int().positive().default(1000),
+  /** Keep producing blocks when there is nothing to include (GoQuorum does); false makes blocks only on demand. */
+  emptyBlocks: z.boolean().default(true),
+  /** A round that has not decided in this long moves to the next; the timeout doubles each round. */
+  requestTimeoutMs: z.number().int().positive().default(4000),
+  tickMs: z.number().int().positive().default(50),
+  maxTxsPerBlock: z.number().int().positive().default(2000),
+  /** Node addresses of the genesis validators. */
+  validators: z.array(Address).min(1),
+});
+
+export const ConsensusParams = z.discriminatedUnion('type', [RaftParams, QbftParams]);
+export type ConsensusParams = z.infer<typeof ConsensusParams>;
+export type ConsensusKind = ConsensusParams['type'];
+
 /** A Tessera-style public key: base64 of a 32-byte Curve25519 key. */
 export const PrivacyPublicKey = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'expected a base64 32-byte public key');
 
@@ -47,6 +69,8 @@ export const Participant = z.object({
   name: z.string(),
   /** Ed25519 public key (hex, raw 32 bytes) that signs this participant's consensus messages. */
   validatorKey: z.string().regex(/^[0-9a-f]{64}$/),
+  /** secp256k1 address of the participant's node key: its validator identity under QBFT (istanbul_nodeAddress). */
+  nodeAddress: Address,
   /** NKEY public user keys, one per actor. */
   nkeys: z.record(ActorName, z.string().regex(/^U[A-Z2-7]{55}$/)),
   /** Node-managed accounts the gateway signs for (eth_accounts / eth_sendTransaction). */
@@ -63,7 +87,7 @@ export const NetworkDescription = z.object({
   name: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/),
   chainId: z.number().int().positive(),
   devOnly: z.boolean().default(false),
-  consensus: RaftParams,
+  consensus: ConsensusParams,
   genesis: z.object({
     timestamp: z.number().int().nonnegative(),
     gasLimit: z.string().regex(/^[0-9]+$/),
@@ -79,6 +103,8 @@ export const ParticipantSecrets = z.object({
   devOnly: z.boolean(),
   /** Ed25519 private key, PKCS8 DER as hex. */
   validatorPrivateKey: z.string().regex(/^[0-9a-f]+$/),
+  /** secp256k1 node key (0x + 64 hex): signs QBFT messages and commit seals. */
+  nodeKey: z.string().regex(/^0x[0-9a-f]{64}$/),
   nkeySeeds: z.record(ActorName, z.string().regex(/^SU[A-Z2-7]+$/)),
   accountKeys: z.array(z.string().regex(/^0x[0-9a-f]{64}$/)),
   /** The enclave's key pair: the public key (as in the description) and the private key, locked. */

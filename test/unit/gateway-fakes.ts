@@ -122,6 +122,7 @@ export class FakeBackend implements Backend {
   reads: { kind: string; address: string; block: bigint; slot?: string }[] = [];
   statusValue: ConsensusStatus = {
     participant: 'p1',
+    algorithm: 'raft',
     role: 'leader',
     term: 3,
     leader: 'p1',
@@ -221,6 +222,13 @@ export class FakeBackend implements Backend {
   async consensusStatus() {
     this.check();
     return this.statusValue;
+  }
+  commands: { method: string; params: unknown[] }[] = [];
+  commandResult: unknown = null;
+  async consensusCommand(method: string, params: unknown[]) {
+    this.check();
+    this.commands.push({ method, params });
+    return this.commandResult;
   }
   async submit(tx: SubmitTx) {
     await new Promise((r) => setImmediate(r));

@@ -40,6 +40,7 @@ export class RpcError extends Error {
 }
 
 export const invalidParams = (message: string) => new RpcError(RpcCode.InvalidParams, message);
+export const serverError = (message: string) => new RpcError(RpcCode.Server, message);
 export const methodNotFound = (method: string) => new RpcError(RpcCode.MethodNotFound, `the method ${method} does not exist/is not available`);
 export const invalidRequest = (message = 'invalid request') => new RpcError(RpcCode.InvalidRequest, message);
 export const parseError = (message = 'parse error') => new RpcError(RpcCode.ParseError, message);

@@ -13,7 +13,8 @@ import { Attr } from '../../../lib/tracing.js';
 import { NonceSequencer, type NodeAccounts } from '../accounts.js';
 import type { Backend } from '../backend.js';
 import { admitTransaction, decodeRawTransaction, type DecodedTx } from '../tx-admission.js';
-import { RpcCode, RpcError, invalidParams } from './errors.js';
+import { RpcCode, RpcError, invalidParams, serverError } from './errors.js';
+import { createConsensusMethods } from './consensus-methods.js';
 import { createPrivateMethods } from './private-methods.js';
 import {
   AddressParam,
@@ -59,7 +60,6 @@ export const CLIENT_VERSION = `quorum-actors/v0.1.0/${process.platform}-${proces
 const ESTIMATE_MARGIN_PERCENT = 20n;
 const MAX_FEE_HISTORY_BLOCKS = 1024;
 
-const serverError = (message: string) => new RpcError(RpcCode.Server, message);
 const rejected = (message: string) => new CodedError(ErrorCode.Rejected, message);
 
 async function orNull<T>(p: Promise<T | null>): Promise<T | null> {
@@ -235,10 +235,6 @@ export function createMethods(deps: MethodDeps): Record<string, Method> {
     return tx.hash;
   }
 
-  // ---- consensus ---------------------------------------------------------------------------------------
-
-  const status = () => backend.consensusStatus();
-
   // ---- the table ---------------------------------------------------------------------------------------
 
   const methods: Record<string, Method> = {
@@ -260,7 +256,7 @@ export function createMethods(deps: MethodDeps): Record<string, Method> {
     },
     net_peerCount: async (params) => {
       positional(params, []);
-      const s = await status();
+      const s = await backend.consensusStatus();
       return quantity(Math.max(0, s.cluster.length - 1));
     },
     rpc_modules: async (params) => {
@@ -282,7 +278,7 @@ export function createMethods(deps: MethodDeps): Record<string, Method> {
     },
     eth_mining: async (params) => {
       positional(params, []);
-      return (await status()).role === 'leader';
+      return (await backend.consensusStatus()).role === 'leader';
     },
     eth_hashrate: async (params) => {
       positional(params, []);
@@ -438,20 +434,7 @@ export function createMethods(deps: MethodDeps): Record<string, Method> {
 
     ...privateMethods.methods,
 
-    raft_leader: async (params) => {
-      positional(params, []);
-      const leader = (await status()).leader;
-      if (!leader) throw serverError('no leader');
-      return leader;
-    },
-    raft_role: async (params) => {
-      positional(params, []);
-      return (await status()).role === 'leader' ? 'minter' : 'verifier';
-    },
-    raft_cluster: async (params) => {
-      positional(params, []);
-      return (await status()).cluster;
-    },
+    ...createConsensusMethods(backend),
   };
   return methods;
 }

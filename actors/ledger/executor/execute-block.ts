@@ -110,7 +110,7 @@ export interface BlockEnv {
 export const ZERO_HASH = '0x' + '00'.repeat(32);
 
 /** Header fields shared by the execution-time header and the final one. */
-function baseHeaderData(parent: Pick<HeadInfo, 'hash' | 'gasLimit'>, number: bigint, timestamp: bigint, coinbase: Address) {
+function baseHeaderData(parent: Pick<HeadInfo, 'hash' | 'gasLimit'>, number: bigint, timestamp: bigint, coinbase: Address, extraData: Uint8Array = new Uint8Array(0)) {
   return {
     parentHash: hexToBytes(parent.hash as `0x${string}`),
     uncleHash: KECCAK256_RLP_ARRAY,
@@ -119,7 +119,7 @@ function baseHeaderData(parent: Pick<HeadInfo, 'hash' | 'gasLimit'>, number: big
     number,
     gasLimit: parent.gasLimit,
     timestamp,
-    extraData: new Uint8Array(0),
+    extraData,
     mixHash: new Uint8Array(32),
     nonce: new Uint8Array(8),
     baseFeePerGas: 0n,
@@ -391,7 +391,8 @@ export async function executeCommittedBlock(env: BlockEnv, parent: HeadInfo, com
   const [txRoot, rcptRoot] = await Promise.all([transactionsRoot(txs), receiptsRoot(receiptList)]);
   const header: BlockHeader = createBlockHeader(
     {
-      ...baseHeaderData(parent, number, timestamp, coinbase),
+      // The consensus evidence (QBFT: digest, round, the parent's commit seals), identical on every participant.
+      ...baseHeaderData(parent, number, timestamp, coinbase, hexToBytes((committed.extraData ?? '0x') as `0x${string}`)),
       stateRoot,
       transactionsTrie: txRoot,
       receiptTrie: rcptRoot,
