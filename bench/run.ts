@@ -12,6 +12,7 @@
  *
  *   npm run bench                 (scripts/bench.sh: build, then node dist/bench/run.js)
  *   BENCH_ONLY=wallet npm run bench   (the wallet mode, hardhat and the in-process rate only)
+ *   npm run bench -- --consensus ibft (Raft and QBFT side by side under the wallet load: bench/consensus-compare.ts)
  *
  * Env: BENCH_ONLY (comma-separated sections: wallet, batched, private; default all).
  * Wallet mode: BENCH_WALLET (1; 0 skips), BENCH_WALLET_CLIENTS (50), BENCH_WALLET_WINDOW (4), BENCH_WALLET_POLL_MS (10),
@@ -48,6 +49,7 @@ import { deriveKeys, encodeSet, signLegacyTx, type Key } from './sign.js';
 import { distribution, fmt, table, type Distribution } from './stats.js';
 import { compareWallet, deploySimpleStorage, formatWalletMode, runWalletMode, walletProblems, type WalletComparison, type WalletModeConfig, type WalletModeResults } from './wallet-mode.js';
 import { BlockWatcher } from './watch.js';
+import { runConsensusComparison } from './consensus-compare.js';
 
 type Kind = 'transfer' | 'set';
 
@@ -185,6 +187,12 @@ class Tracker {
 }
 
 async function main(): Promise<void> {
+  const consensusFlag = process.argv.indexOf('--consensus');
+  if (consensusFlag >= 0) {
+    const which = process.argv[consensusFlag + 1];
+    if (which !== 'ibft' && which !== 'qbft') throw new Error(`--consensus: expected ibft (or qbft), got ${JSON.stringify(which)}`);
+    return runConsensusComparison();
+  }
   const started = new Date();
   const senders = deriveKeys('sender', config.senders);
   const [deployer] = deriveKeys('deployer', 1);

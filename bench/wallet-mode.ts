@@ -36,6 +36,8 @@ export interface WalletModeConfig {
   /** 0 skips the serial run */
   serialTxs: number;
   runTimeoutS: number;
+  /** only these runs (default: all that their settings do not skip) */
+  only?: readonly WalletRunName[];
 }
 
 /** Where the load goes. */
@@ -143,6 +145,7 @@ export async function deploySimpleStorage(urls: string[], chainId: number, deplo
 export async function runWalletMode(t: WalletTarget, cfg: WalletModeConfig, log: (m: string) => void): Promise<WalletModeResults> {
   const runs: WalletModeRun[] = [];
   for (const run of WALLET_RUNS) {
+    if (cfg.only && !cfg.only.includes(run)) continue;
     if (run === 'transfer' || run === 'set') {
       if (cfg.txs === 0) continue;
     } else if (run === 'paced') {

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startNetwork } from './launcher/network-runner.js';
 import { loadNetwork } from '../lib/network/load.js';
-import { databaseName, dropDatabase } from '../lib/postgres/admin.js';
+import { databaseName, dropDatabase, listDatabases } from '../lib/postgres/admin.js';
 
 const USAGE =
   'usage: devnet [--dir .devnet] [--participants 4] [--base-port 22000] [--nats-port 24222] [--fund 0xaddr,...] [--ready-timeout 120] [--reset]';
@@ -33,7 +33,11 @@ async function reset(dir: string): Promise<void> {
     const network = await loadNetwork(networkFile);
     try {
       const { dbPrefix } = JSON.parse(await readFile(path.join(dir, 'launcher.json'), 'utf8')) as { dbPrefix?: string };
-      if (dbPrefix) for (const p of network.participants) await dropDatabase(databaseName(dbPrefix, p.id));
+      if (dbPrefix) {
+        // Participants revoked by `npm run admin` are gone from network.json but their databases are not.
+        const names = new Set([...network.participants.map((p) => databaseName(dbPrefix, p.id)), ...(await listDatabases(`${dbPrefix}_`))]);
+        for (const name of names) await dropDatabase(name);
+      }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }

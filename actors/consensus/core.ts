@@ -55,7 +55,7 @@ export interface CoreStatus {
   leader: string | null;
   /** Raft commit index, or the QBFT finalised height. */
   commitIndex: number;
-  cluster: { participant: string; role: 'verifier' | 'minter'; isLeader: boolean }[];
+  cluster: { participant: string; role: 'verifier' | 'minter' | 'learner'; isLeader: boolean }[];
 }
 
 export interface ConsensusCore {
@@ -102,6 +102,8 @@ export interface CommandResult {
   events: CoreEvent[];
   /** Messages to send (a Raft membership change is proposed like a block). */
   messages?: { to: string; message: unknown }[];
+  /** A whole step's output, when the command stepped the core (it replaces events and messages). */
+  output?: CoreOutput;
 }
 
 export interface CommandableCore extends ConsensusCore {

@@ -5,10 +5,13 @@ import type { NetworkDescription, ParticipantSecrets } from '../../lib/network/d
 import type { LoggedBlock } from './block-data.js';
 import type { CommandableCore, CoreEvent } from './core.js';
 import { RaftCore } from './raft-core.js';
+import { createQbftCore, secp256k1Crypto } from './qbft/index.js';
 
 /** A core as the shell drives it: plus what it restored, so the shell can rebuild its pool's view. */
 export interface ShellCore extends CommandableCore {
   restored(): { final: LoggedBlock[]; inFlight: LoggedBlock[] };
+  /** The permission list changed (the network description was edited by the admin). */
+  permit(network: NetworkDescription): void;
 }
 
 export interface CoreContext {
@@ -21,11 +24,12 @@ export interface CoreContext {
 export function createCore(ctx: CoreContext, stored: readonly CoreEvent[]): ShellCore {
   const params = ctx.network.consensus;
   switch (params.type) {
-    case 'raft':
-      return new RaftCore(
+    case 'raft': {
+      const core = new RaftCore(
         {
           self: ctx.participant,
-          peers: ctx.network.participants.map((p) => p.id).sort(),
+          peers: [...(params.peers ?? ctx.network.participants.map((p) => p.id))].sort(),
+          permitted: ctx.network.participants.map((p) => p.id),
           electionTicksMin: params.electionTicksMin,
           electionTicksMax: params.electionTicksMax,
           heartbeatTicks: params.heartbeatTicks,
@@ -34,7 +38,25 @@ export function createCore(ctx: CoreContext, stored: readonly CoreEvent[]): Shel
         stored,
         ctx.network.genesis.timestamp,
       );
-    case 'qbft':
-      throw new Error('qbft: not wired yet');
+      return Object.assign(core, { permit: (n: NetworkDescription) => core.setPermitted(n.participants.map((p) => p.id)) });
+    }
+    case 'qbft': {
+      const participantsOf = (n: NetworkDescription) => n.participants.map((p) => ({ id: p.id, address: p.nodeAddress.toLowerCase() }));
+      const core = createQbftCore(
+        {
+          self: ctx.participant,
+          participants: participantsOf(ctx.network),
+          genesisValidators: params.validators.map((a) => a.toLowerCase()),
+          requestTimeoutTicks: Math.max(1, Math.round(params.requestTimeoutMs / params.tickMs)),
+          crypto: secp256k1Crypto(ctx.secrets.nodeKey),
+        },
+        stored,
+      );
+      return Object.assign(core, {
+        // Transactions stay pending until final under QBFT (nothing is logged before), so only final blocks matter.
+        restored: () => ({ final: Array.from({ length: core.finalHeight() }, (_, i) => core.finalBlock(i + 1)?.block).filter((b): b is LoggedBlock => !!b), inFlight: [] }),
+        permit: (n: NetworkDescription) => core.setParticipants(participantsOf(n)),
+      });
+    }
   }
 }

@@ -52,7 +52,7 @@ export const ConsensusStatus = z.object({
   commitIndex: z.number().int(),
   committedHeight: z.number().int(),
   poolSize: z.number().int(),
-  cluster: z.array(z.object({ participant: z.string(), role: z.enum(['verifier', 'minter']), isLeader: z.boolean() })),
+  cluster: z.array(z.object({ participant: z.string(), role: z.enum(['verifier', 'minter', 'learner']), isLeader: z.boolean() })),
 });
 export type ConsensusStatus = z.infer<typeof ConsensusStatus>;
 

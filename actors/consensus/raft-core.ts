@@ -7,7 +7,7 @@ import { parseWith } from '../../lib/bus.js';
 import { CodedError, ErrorCode } from '../../lib/errors.js';
 import { blockOf, LoggedBlock } from './block-data.js';
 import { emptyOutput, type CommandResult, type CommandableCore, type CoreEvent, type CoreInput, type CoreOutput, type CoreStatus, type FinalBlock } from './core.js';
-import { createRaft, step } from './raft/index.js';
+import { createRaft, membership, step, type ConfigChange } from './raft/index.js';
 import { entryAt } from './raft/log.js';
 import { Entry, HardState, RaftMessage } from './raft/messages.js';
 import type { PersistedRaft, RaftInput, RaftOutput, RaftState } from './raft/types.js';
@@ -23,8 +23,10 @@ export const RaftEvents = {
 
 export interface RaftCoreConfig {
   self: string;
-  /** Every voting member, this node included. */
+  /** The voters the network started with (later changes are entries in the log). */
   peers: string[];
+  /** Every permitted participant: who may be added. */
+  permitted: string[];
   electionTicksMin: number;
   electionTicksMax: number;
   heartbeatTicks: number;
@@ -79,12 +81,14 @@ export class RaftCore implements CommandableCore {
   private persistedCommitIndex: number;
   private latestTimestamp: number;
   private readonly restoredFinal: LoggedBlock[] = [];
+  private permitted: Set<string>;
 
   constructor(
     private readonly config: RaftCoreConfig,
     stored: readonly CoreEvent[],
     genesisTimestamp: number,
   ) {
+    this.permitted = new Set(config.permitted);
     const persisted = foldRaftEvents(stored);
     this.latestTimestamp = genesisTimestamp;
     this.state = createRaft(
@@ -96,6 +100,8 @@ export class RaftCore implements CommandableCore {
         heartbeatTicks: config.heartbeatTicks,
         seed: config.seed,
         maxEntriesPerAppend: MAX_ENTRIES_PER_APPEND,
+        // A participant added after genesis starts with an empty log and learns its membership from it.
+        joinExisting: !config.peers.includes(config.self),
       },
       persisted,
     );
@@ -252,6 +258,11 @@ export class RaftCore implements CommandableCore {
     return entry && block ? { block, extraData: '0x', position: { term: entry.term, index: entry.index } } : undefined;
   }
 
+  private clusterMembers(): { id: string; learner: boolean }[] {
+    const m = membership(this.state);
+    return [...m.voters.map((id) => ({ id, learner: false })), ...m.learners.map((id) => ({ id, learner: true }))].sort((a, b) => a.id.localeCompare(b.id));
+  }
+
   status(): CoreStatus {
     const s = this.state;
     return {
@@ -259,19 +270,60 @@ export class RaftCore implements CommandableCore {
       term: s.term,
       leader: s.leaderId,
       commitIndex: this.commitIndex,
-      cluster: s.config.peers.map((p) => ({ participant: p, role: p === s.leaderId ? 'minter' : 'verifier', isLeader: p === s.leaderId })),
+      // GoQuorum's raft_cluster roles: the leader mints, voters verify, learners learn.
+      cluster: this.clusterMembers().map(({ id: p, learner }) => ({ participant: p, role: p === s.leaderId ? 'minter' : learner ? 'learner' : 'verifier', isLeader: p === s.leaderId })),
     };
   }
 
-  command(method: string, _params: readonly unknown[]): CommandResult {
+  /** The permission list changed: who may be added as a learner or peer. */
+  setPermitted(participants: readonly string[]): void {
+    this.permitted = new Set(participants);
+  }
+
+  command(method: string, params: readonly unknown[]): CommandResult {
+    const id = typeof params[0] === 'string' ? params[0] : '';
     switch (method) {
       case 'raft_role':
         return { result: this.state.role === 'leader' ? 'minter' : 'verifier', events: [] };
       case 'raft_leader':
         if (!this.state.leaderId) throw new CodedError(ErrorCode.Unavailable, 'no leader at the moment');
         return { result: this.state.leaderId, events: [] };
+      case 'raft_getRaftId': {
+        // GoQuorum answers a numeric id for an enode; here a participant is its own raft id.
+        const m = membership(this.state);
+        if (!m.voters.includes(id) && !m.learners.includes(id)) throw new CodedError(ErrorCode.NotFound, `${id} is not a member of the raft cluster`);
+        return { result: id, events: [] };
+      }
+      case 'raft_addPeer':
+        return this.change({ type: 'addVoter', id }, id);
+      case 'raft_addLearner':
+        return this.change({ type: 'addLearner', id }, id);
+      case 'raft_promoteToPeer':
+        return this.change({ type: 'promote', id }, true);
+      case 'raft_removePeer':
+        return this.change({ type: 'remove', id }, null);
       default:
         throw new CodedError(ErrorCode.NotFound, `the method ${method} does not exist on a raft network`);
     }
+  }
+
+  /** A membership change is proposed like a block; it takes effect once in the log (see raft/membership.ts). */
+  private change(change: ConfigChange, result: unknown): CommandResult {
+    if ((change.type === 'addVoter' || change.type === 'addLearner') && !this.permitted.has(change.id)) {
+      throw new CodedError(ErrorCode.Rejected, `${change.id} is not in the permission list: permit it first`);
+    }
+    if (this.state.role !== 'leader') {
+      throw new CodedError(ErrorCode.NotLeader, `membership changes go to the leader${this.state.leaderId ? ` (${this.state.leaderId})` : ''}`);
+    }
+    const r = step(this.state, { type: 'propose', data: { kind: 'config', change } });
+    if (!r.output.proposal?.accepted) throw new CodedError(ErrorCode.Rejected, r.output.proposal?.reason ?? 'refused');
+    this.state = r.state;
+    const out = emptyOutput();
+    this.absorb(r.output, out);
+    return { result, events: out.events, output: out };
+  }
+
+  membership() {
+    return membership(this.state);
   }
 }

@@ -41,6 +41,8 @@ export interface ConsensusDeps {
   now: () => number;
   /** Seeds the core's randomness (Raft's election timeouts). */
   seed: number;
+  /** Follows the permission list (the network description's participants); returns how to stop following. */
+  watchPermissions?: (onChange: (network: NetworkDescription) => void) => () => void;
 }
 
 const REFORWARD_AFTER_MS = 1500;
@@ -147,7 +149,8 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
   };
 
   // ---- the step loop
-  type Input = Exclude<CoreInput, { type: 'propose' }> | { type: 'propose' };
+  type Command = { type: 'command'; method: string; params: unknown[]; resolve: (r: { result: unknown }) => void; reject: (e: unknown) => void };
+  type Input = Exclude<CoreInput, { type: 'propose' }> | { type: 'propose' } | Command;
   const inbox: Input[] = [];
   let draining = false;
   let stopped = false;
@@ -159,10 +162,20 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
     if (!draining) void drain();
   };
 
-  const stepBatch = (batch: Input[]): CoreOutput => {
+  const stepBatch = (batch: Input[], answers: (() => void)[]): CoreOutput => {
     const merged = emptyOutput();
     let proposed = false;
     for (const input of batch) {
+      if (input.type === 'command') {
+        try {
+          const r = core.command(input.method, input.params);
+          mergeOutput(merged, r.output ?? { ...emptyOutput(), events: r.events, messages: r.messages ?? [] });
+          answers.push(() => input.resolve({ result: r.result ?? null }));
+        } catch (err) {
+          input.reject(err);
+        }
+        continue;
+      }
       let coreInput: CoreInput | null = input as CoreInput;
       if (input.type === 'propose') {
         if (proposed) continue; // one block per batch: the next proposal sees this one's txs as logged
@@ -199,9 +212,11 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
     draining = true;
     try {
       while (inbox.length > 0 && !stopped) {
-        const out = stepBatch(inbox.splice(0));
+        const answers: (() => void)[] = [];
+        const out = stepBatch(inbox.splice(0), answers);
         if (out.events.length) await store.append(core.stream, 'any', out.events);
         apply(out);
+        for (const answer of answers) answer();
         const leader = core.status().leader;
         if (leader !== lastLeader) {
           log.info('leader changed', { leader, term: core.status().term });
@@ -295,23 +310,11 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
     return { participant: me, algorithm: params.type, ...s, committedHeight: core.finalHeight(), poolSize: pool.size };
   });
 
-  // Operator commands (istanbul_*, raft_*): the result is returned once the core's events are stored.
-  let commands = Promise.resolve();
-  bus.serve(subjects.consensusCommand(scope), ConsensusCommand, (req) => {
-    const run = async () => {
-      while (draining) await new Promise((r) => setTimeout(r, 2)); // never interleave with a step's persist
-      const r = core.command(req.method, req.params);
-      if (r.events.length) await store.append(core.stream, 'any', r.events);
-      for (const m of r.messages ?? []) sendPeer(m.to, { kind: 'core', message: m.message });
-      return { result: r.result ?? null };
-    };
-    const next = commands.then(run, run);
-    commands = next.then(
-      () => {},
-      () => {},
-    );
-    return next;
-  });
+  // Operator commands (istanbul_*, raft_*) go through the step loop like any input, so their events are
+  // stored in order with the rest; the answer leaves once they are stored.
+  bus.serve(subjects.consensusCommand(scope), ConsensusCommand, (req) =>
+    new Promise<{ result: unknown }>((resolve, reject) => enqueue({ type: 'command', method: req.method, params: req.params, resolve, reject })),
+  );
 
   bus.serve(subjects.committedRange(scope), CommittedRangeRequest, (req) => {
     // Bounded by count and by size: a reply must fit in one NATS message (the executor asks again for more).
@@ -335,9 +338,17 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
   }, REFORWARD_AFTER_MS);
   scheduleProposal();
 
+  // Who may talk to us, and who may be added, follows the permission list while we run.
+  const unwatch = deps.watchPermissions?.((changed) => {
+    signer.permit(changed);
+    core.permit(changed);
+    log.info('permission list changed', { participants: changed.participants.map((p) => p.id) });
+  });
+
   return {
     async stop() {
       stopped = true;
+      unwatch?.();
       clearInterval(ticker);
       if (proposeTimer) clearTimeout(proposeTimer);
       clearInterval(reforwarder);

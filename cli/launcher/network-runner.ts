@@ -5,18 +5,26 @@
  *
  * Re-running on a directory that already holds network.json reuses that network, its keys and its
  * databases: the actors resume from Postgres.
+ *
+ * While it runs, network.json's participant list governs who runs: the launcher watches the file and, when a
+ * participant is permitted (cli/admin permit, or RunningNetwork.permit), creates its database and starts its
+ * actors; when one is revoked, it stops that participant's actors. The nats-server follows the same list (its
+ * config is regenerated and reloaded in place). <dir>/launcher.json records the nats-server for the admin command.
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, appendFileSync, openSync, closeSync, writeSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ActorName, NetworkDescription, ParticipantSecrets } from '../../lib/network/description.js';
-import { generateNetworkFiles, networkPaths } from '../../lib/network/generate.js';
+import type { ActorName, NetworkDescription, Participant, ParticipantSecrets } from '../../lib/network/description.js';
+import { generateNetworkFiles, networkPaths, type GenerateOptions } from '../../lib/network/generate.js';
 import { loadNetwork, loadSecrets } from '../../lib/network/load.js';
-import { startNatsServer, type NatsServer } from '../../lib/nats/server.js';
+import { watchNetworkFile } from '../../lib/network/watch.js';
+import { applyPermissionList, startNatsServer, type NatsServer } from '../../lib/nats/server.js';
+import { natsServerRecord, readLauncherState, writeLauncherState, type LauncherState } from '../admin/launcher-state.js';
+import { permitParticipant, revokeParticipant, type PermitOptions } from '../admin/permissions.js';
 import { createDatabase, databaseName, databaseUrl, dropDatabase } from '../../lib/postgres/admin.js';
 import { freePorts, isPortFree } from '../../lib/ports.js';
 import { hasExited, killGroup, spawnBound, tailFile, terminate, waitExit } from '../../lib/child.js';
@@ -54,6 +62,9 @@ export interface StartOptions {
   tmBasePort?: number;
   /** Extra addresses funded in genesis (only when generating; on reuse they must already be funded). */
   fund?: string[];
+  /** Consensus algorithm and its parameter overrides (only when generating; see GenerateOptions). */
+  consensusType?: GenerateOptions['consensusType'];
+  consensus?: GenerateOptions['consensus'];
   /** Database names are <dbPrefix>_<participant>. Default: recorded in <dir>/launcher.json, else quorum_<random>. */
   dbPrefix?: string;
   /** Restart an actor process that exits unexpectedly. Default true. */
@@ -112,13 +123,23 @@ export interface RunningNetwork {
    * `timeoutMs` naming what did not answer last, with the tail of every actor's log.
    */
   waitReady(timeoutMs?: number): Promise<void>;
+  /**
+   * Resolves when every actor of one participant answers, as in waitReady but without asking its consensus to
+   * agree on a leader (a newly permitted participant is not a member of the consensus yet).
+   */
+  waitParticipantReady(participant: string, timeoutMs?: number): Promise<void>;
+  /**
+   * Permits a new participant (as `npm run admin -- permit`: keys, secrets file, network.json, nats-server reload)
+   * and resolves once its database exists and its actors are started (not yet ready: see waitParticipantReady).
+   */
+  permit(opts?: Omit<PermitOptions, 'nats'>): Promise<Participant>;
+  /**
+   * Revokes a participant (as `npm run admin -- revoke`): removed from network.json, its NATS connections closed
+   * by the reload; resolves once its actors have stopped. Its database is kept until destroy().
+   */
+  revoke(participant: string): Promise<void>;
   processes(): ActorProcessInfo[];
   logFile(participant: string, actor: ActorName): string;
-}
-
-interface LauncherState {
-  dbPrefix: string;
-  createdAt: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -275,56 +296,57 @@ const isQuantity = (v: unknown) => typeof v === 'string' && /^0x[0-9a-f]+$/i.tes
  *   hash is null (not an error);
  * - public state store: eth_getBalance; private state store: eth_storageRoot (it reads the private state first);
  * - consensus: eth_getTransactionCount('pending') (the pool's nonce) and raft_leader, the same leader on every
- *   participant;
+ *   participant (QBFT: istanbul_getValidators, the same validators on every participant);
  * - tm: GET /upcheck; enclave: GET /keys through the tm, which must list the participant's privacy key.
  * Throws an Error naming the first participant and actor that did not answer.
  */
 async function checkEveryActor(network: NetworkDescription, rpcUrls: string[], tmUrls: string[]): Promise<void> {
-  const zero = '0x' + '00'.repeat(20);
-  const unknownTx = '0x' + randomBytes(32).toString('hex');
-  const leaders = await Promise.all(
-    network.participants.map(async (p, i) => {
-      const ask = async (actor: string, method: string, params: unknown[], ok: (result: unknown) => boolean): Promise<unknown> => {
-        const r = await rpc(rpcUrls[i], method, params).catch((err: Error) => {
-          throw new Error(`${p.id} ${actor}: ${method} at ${rpcUrls[i]} failed: ${err.message}`);
-        });
-        if (r.error !== undefined || !ok(r.result)) throw new Error(`${p.id} ${actor}: ${method} answered ${JSON.stringify(r.error ?? r.result)}`);
-        return r.result;
-      };
-      const get = async (actor: string, url: string): Promise<Response> => {
-        const res = await fetch(url, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) }).catch((err: Error) => {
-          throw new Error(`${p.id} ${actor}: GET ${url} failed: ${err.message}`);
-        });
-        if (!res.ok) throw new Error(`${p.id} ${actor}: GET ${url}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
-        return res;
-      };
-      await ask('gateway', 'eth_blockNumber', [], isQuantity);
-      await ask('executor', 'eth_getBlockByNumber', ['latest', false], (b) => typeof b === 'object' && b !== null);
-      await ask('executor', 'eth_getTransactionReceipt', [unknownTx], (r) => r === null);
-      await ask('public state store', 'eth_getBalance', [zero, 'latest'], isQuantity);
-      await ask('private state store', 'eth_storageRoot', [zero, 'latest'], (v) => typeof v === 'string');
-      await ask('consensus', 'eth_getTransactionCount', [zero, 'pending'], isQuantity);
-      const leader = await ask('consensus', 'raft_leader', [], (v) => typeof v === 'string' && v.length > 0);
-      await get('tm', `${tmUrls[i]}/upcheck`);
-      const keys = (await (await get('enclave (through its tm)', `${tmUrls[i]}/keys`)).json()) as { keys?: { key?: string }[] };
-      if (!keys.keys?.some((k) => k.key === p.privacyPublicKey)) {
-        throw new Error(`${p.id} enclave (through its tm): /keys does not list ${p.privacyPublicKey}: ${JSON.stringify(keys).slice(0, 200)}`);
-      }
-      return leader as string;
-    }),
-  );
+  const leaders = await Promise.all(network.participants.map((p, i) => checkParticipant(p, rpcUrls[i], tmUrls[i], network.consensus.type)));
   if (new Set(leaders).size !== 1) {
-    throw new Error(`the raft leader is not known to all yet: ${network.participants.map((p, i) => `${p.id} → ${leaders[i]}`).join(', ')}`);
+    const what = network.consensus.type === 'raft' ? 'the raft leader' : 'the validator set';
+    throw new Error(`${what} is not known to all yet: ${network.participants.map((p, i) => `${p.id} → ${leaders[i]}`).join(', ')}`);
   }
 }
 
-async function readLauncherState(file: string): Promise<LauncherState | undefined> {
-  try {
-    const s = JSON.parse(await readFile(file, 'utf8')) as LauncherState;
-    return typeof s.dbPrefix === 'string' ? s : undefined;
-  } catch {
-    return undefined;
+/**
+ * One participant's part of checkEveryActor; with `askLeader`, returns what its consensus must agree on with the
+ * others (Raft: the leader it names; QBFT: the validator set).
+ */
+async function checkParticipant(p: Participant, rpcUrl: string, tmUrl: string, askLeader: 'raft' | 'qbft' | false): Promise<string | undefined> {
+  const zero = '0x' + '00'.repeat(20);
+  const unknownTx = '0x' + randomBytes(32).toString('hex');
+  const ask = async (actor: string, method: string, params: unknown[], ok: (result: unknown) => boolean): Promise<unknown> => {
+    const r = await rpc(rpcUrl, method, params).catch((err: Error) => {
+      throw new Error(`${p.id} ${actor}: ${method} at ${rpcUrl} failed: ${err.message}`);
+    });
+    if (r.error !== undefined || !ok(r.result)) throw new Error(`${p.id} ${actor}: ${method} answered ${JSON.stringify(r.error ?? r.result)}`);
+    return r.result;
+  };
+  const get = async (actor: string, url: string): Promise<Response> => {
+    const res = await fetch(url, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) }).catch((err: Error) => {
+      throw new Error(`${p.id} ${actor}: GET ${url} failed: ${err.message}`);
+    });
+    if (!res.ok) throw new Error(`${p.id} ${actor}: GET ${url}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
+    return res;
+  };
+  await ask('gateway', 'eth_blockNumber', [], isQuantity);
+  await ask('executor', 'eth_getBlockByNumber', ['latest', false], (b) => typeof b === 'object' && b !== null);
+  await ask('executor', 'eth_getTransactionReceipt', [unknownTx], (r) => r === null);
+  await ask('public state store', 'eth_getBalance', [zero, 'latest'], isQuantity);
+  await ask('private state store', 'eth_storageRoot', [zero, 'latest'], (v) => typeof v === 'string');
+  await ask('consensus', 'eth_getTransactionCount', [zero, 'pending'], isQuantity);
+  const leader =
+    askLeader === 'raft'
+      ? await ask('consensus', 'raft_leader', [], (v) => typeof v === 'string' && v.length > 0)
+      : askLeader === 'qbft'
+        ? JSON.stringify(await ask('consensus', 'istanbul_getValidators', [], (v) => Array.isArray(v) && v.length > 0))
+        : undefined;
+  await get('tm', `${tmUrl}/upcheck`);
+  const keys = (await (await get('enclave (through its tm)', `${tmUrl}/keys`)).json()) as { keys?: { key?: string }[] };
+  if (!keys.keys?.some((k) => k.key === p.privacyPublicKey)) {
+    throw new Error(`${p.id} enclave (through its tm): /keys does not list ${p.privacyPublicKey}: ${JSON.stringify(keys).slice(0, 200)}`);
   }
+  return leader as string | undefined;
 }
 
 export async function startNetwork(opts: StartOptions = {}): Promise<RunningNetwork> {
@@ -358,19 +380,20 @@ async function launch(opts: StartOptions, dir: string, createdDir: boolean): Pro
     const ports = opts.basePort !== undefined ? undefined : await freePorts(2 * n);
     const rpcPorts = ports?.slice(0, n);
     const tmPorts = ports?.slice(n);
-    network = (await generateNetworkFiles(dir, { participants: n, basePort: opts.basePort, rpcPorts, tmPorts, tmBasePort: opts.tmBasePort, fund: opts.fund })).network;
+    network = (await generateNetworkFiles(dir, { participants: n, basePort: opts.basePort, rpcPorts, tmPorts, tmBasePort: opts.tmBasePort, fund: opts.fund, consensusType: opts.consensusType, consensus: opts.consensus })).network;
   }
   paths = networkPaths(dir, network);
   const secrets: Record<string, ParticipantSecrets> = {};
   for (const p of network.participants) secrets[p.id] = await loadSecrets(paths.secrets[p.id], network);
 
   // 2. launcher state (database prefix), kept beside the network so a restart finds the same databases
-  const stateFile = path.join(dir, 'launcher.json');
-  const previous = await readLauncherState(stateFile);
+  const previous = await readLauncherState(dir);
   const dbPrefix = opts.dbPrefix ?? previous?.dbPrefix ?? `quorum_${randomBytes(4).toString('hex')}`;
-  if (!previous || previous.dbPrefix !== dbPrefix) {
-    await writeFile(stateFile, JSON.stringify({ dbPrefix, createdAt: new Date().toISOString() } satisfies LauncherState, null, 2) + '\n');
-  }
+  const baseState: LauncherState = {
+    dbPrefix,
+    createdAt: previous && previous.dbPrefix === dbPrefix ? (previous.createdAt ?? new Date().toISOString()) : new Date().toISOString(),
+  };
+  await writeLauncherState(dir, baseState);
 
   // 3. preflight: entry points built, RPC ports free
   const missingEntries = ACTOR_START_ORDER.map((a) => actorEntry(a, distDir)).filter((f) => !existsSync(f));
@@ -400,6 +423,8 @@ async function launch(opts: StartOptions, dir: string, createdDir: boolean): Pro
     if (createdDir) for (const name of dbNames) await dropDatabase(name).catch(() => {});
     throw err;
   }
+  // For `npm run admin`: which server to reload, and how its config was generated.
+  await writeLauncherState(dir, { ...baseState, running: { launcherPid: process.pid, nats: natsServerRecord(nats) } });
 
   // 6. actors
   const procs: ActorProcess[] = [];
@@ -408,21 +433,25 @@ async function launch(opts: StartOptions, dir: string, createdDir: boolean): Pro
   const inherited: NodeJS.ProcessEnv = { ...process.env };
   delete inherited.NODE_TEST_CONTEXT;
   const logFile = (participant: string, actor: ActorName) => path.join(logDir, `${participant}-${actor}.log`);
-  for (const p of network.participants) {
-    for (const actor of ACTOR_START_ORDER) {
+  /** The supervised processes of one participant, in start order (the same path at start-up and on permit). */
+  const addActors = (p: Participant): ActorProcess[] =>
+    ACTOR_START_ORDER.map((actor) => {
       const env: NodeJS.ProcessEnv = {
         ...inherited,
         QUORUM_NETWORK: paths.network,
-        QUORUM_SECRETS: paths.secrets[p.id],
+        QUORUM_SECRETS: secretsFiles[p.id],
         QUORUM_PARTICIPANT: p.id,
         QUORUM_ACTOR: actor,
         QUORUM_NATS_URL: nats.url,
         QUORUM_PG_URL: databases[p.id],
         ...(opts.env ?? {}),
       };
-      procs.push(new ActorProcess(p.id, actor, actorEntry(actor, distDir), env, logFile(p.id, actor), opts.restartCrashed ?? true));
-    }
-  }
+      const proc = new ActorProcess(p.id, actor, actorEntry(actor, distDir), env, logFile(p.id, actor), opts.restartCrashed ?? true);
+      procs.push(proc);
+      return proc;
+    });
+  const secretsFiles: Record<string, string> = { ...paths.secrets };
+  for (const p of network.participants) addActors(p);
 
   const rpcUrls = network.participants.map((p) => `http://127.0.0.1:${p.rpcPort}`);
   const tmUrls = network.participants.map((p) => `http://127.0.0.1:${p.tmPort}`);
@@ -440,6 +469,78 @@ async function launch(opts: StartOptions, dir: string, createdDir: boolean): Pro
     return proc;
   };
 
+  const pollUntil = async (check: () => Promise<unknown>, timeoutMs: number, what: string): Promise<void> => {
+    const deadline = Date.now() + timeoutMs;
+    let lastProblem = 'not polled yet';
+    for (;;) {
+      if (stopping) throw new Error('network is stopping');
+      try {
+        await check();
+        return;
+      } catch (err) {
+        lastProblem = err instanceof Error ? `${err.message}${err.cause instanceof Error ? ` (${err.cause.message})` : ''}` : String(err);
+      }
+      if (Date.now() > deadline) throw new Error(`${what} in ${dir} not ready after ${timeoutMs} ms: ${lastProblem}\n${logTails()}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  };
+
+  // ---- following the permission list -------------------------------------------------------
+  // Every trigger (the file watcher, permit(), revoke()) re-reads network.json inside one queue, so whatever the
+  // order in which triggers fire, the running set converges on the file's latest content.
+  let following: Promise<void> = Promise.resolve();
+  const enqueue = (fn: () => Promise<void>): Promise<void> => {
+    const run = following.then(fn);
+    following = run.catch(() => {});
+    return run;
+  };
+  const stopParticipant = async (id: string): Promise<void> => {
+    const mine = procs.filter((a) => a.participant === id);
+    await Promise.all(mine.map((a) => a.stop(10_000)));
+    for (const a of mine) procs.splice(procs.indexOf(a), 1);
+  };
+  const follow = (): Promise<void> =>
+    enqueue(async () => {
+      if (stopping) return;
+      const next = await loadNetwork(paths.network);
+      const current = handle.network;
+      const same = (a: Participant, list: Participant[]) => list.some((b) => b.id === a.id && JSON.stringify(b) === JSON.stringify(a));
+      const removed = current.participants.filter((p) => !same(p, next.participants));
+      const added = next.participants.filter((p) => !same(p, current.participants));
+      // Removed actors stop before the broker drops them (a clean shutdown needs its connection); added ones start
+      // after the broker knows them.
+      for (const p of removed) {
+        await stopParticipant(p.id);
+        delete secrets[p.id];
+        delete secretsFiles[p.id];
+        delete databases[p.id];
+      }
+      await applyPermissionList(nats, next, { reload: 'if-changed' }); // hand edits too, not only the admin's
+      // Everything a newcomer needs is prepared before any of its actors starts, so a failure leaves nothing half-run.
+      for (const p of added) {
+        const file = path.join(paths.secretsDir, `${p.id}.json`);
+        const s = await loadSecrets(file, next);
+        for (const [what, port] of [['RPC', p.rpcPort], ['tm', p.tmPort]] as const) {
+          if (!(await isPortFree(port))) throw new Error(`${what} port ${port} of ${p.id} is in use; its actors are not started`);
+        }
+        const name = databaseName(dbPrefix, p.id);
+        await createDatabase(name);
+        if (!dbNames.includes(name)) dbNames.push(name);
+        databases[p.id] = databaseUrl(name);
+        secrets[p.id] = s;
+        secretsFiles[p.id] = file;
+      }
+      handle.network = next;
+      rpcUrls.splice(0, rpcUrls.length, ...next.participants.map((p) => `http://127.0.0.1:${p.rpcPort}`));
+      tmUrls.splice(0, tmUrls.length, ...next.participants.map((p) => `http://127.0.0.1:${p.tmPort}`));
+      for (const p of added) for (const a of addActors(p)) a.start();
+    });
+  const watcher = watchNetworkFile(paths.network, async () => {
+    await follow().catch((err: Error) => {
+      process.stderr.write(`launcher: cannot follow ${paths.network}: ${err.message}\n`);
+    });
+  });
+
   const handle: RunningNetwork = {
     dir,
     network,
@@ -448,7 +549,7 @@ async function launch(opts: StartOptions, dir: string, createdDir: boolean): Pro
     natsUrl: nats.url,
     secrets,
     networkFile: paths.network,
-    secretsFiles: paths.secrets,
+    secretsFiles,
     databases,
     dbPrefix,
     logFile,
@@ -465,10 +566,26 @@ async function launch(opts: StartOptions, dir: string, createdDir: boolean): Pro
       procOf(participant, actor).resume(env);
     },
 
+    async permit(permitOpts = {}) {
+      const { participant } = await permitParticipant(dir, { ...permitOpts, nats });
+      await follow();
+      return participant;
+    },
+
+    async revoke(participant) {
+      // Its actors stop while their connections still work, then the reload shuts the door.
+      await revokeParticipant(dir, participant, { nats, beforeBroker: () => enqueue(() => stopParticipant(participant)) });
+      await follow();
+    },
+
     stop() {
       stopping ??= (async () => {
+        watcher.close();
+        await following; // a permit/revoke in flight finishes first (it may be starting actors)
         await Promise.all(procs.map((a) => a.stop(10_000)));
         await nats.stop();
+        // The admin must no longer find a server to reload.
+        await writeLauncherState(dir, baseState).catch(() => {});
         untrackRunning(handle);
       })();
       return stopping;
@@ -484,27 +601,27 @@ async function launch(opts: StartOptions, dir: string, createdDir: boolean): Pro
     },
 
     async waitReady(timeoutMs = opts.readyTimeoutMs ?? 60_000) {
-      const deadline = Date.now() + timeoutMs;
-      let lastProblem = 'not polled yet';
-      for (;;) {
-        if (stopping) throw new Error('network is stopping');
-        try {
-          await checkEveryActor(network, rpcUrls, tmUrls);
-          return;
-        } catch (err) {
-          lastProblem = err instanceof Error ? `${err.message}${err.cause instanceof Error ? ` (${err.cause.message})` : ''}` : String(err);
-        }
-        if (Date.now() > deadline) {
-          throw new Error(`network in ${dir} not ready after ${timeoutMs} ms: ${lastProblem}\n${logTails()}`);
-        }
-        await new Promise((r) => setTimeout(r, 250));
-      }
+      await pollUntil(() => checkEveryActor(handle.network, rpcUrls, tmUrls), timeoutMs, 'network');
+    },
+
+    async waitParticipantReady(participant, timeoutMs = opts.readyTimeoutMs ?? 60_000) {
+      await pollUntil(
+        async () => {
+          const i = handle.network.participants.findIndex((p) => p.id === participant);
+          if (i < 0) throw new Error(`${participant} is not permitted`);
+          await checkParticipant(handle.network.participants[i], rpcUrls[i], tmUrls[i], false);
+        },
+        timeoutMs,
+        `participant ${participant}`,
+      );
     },
   };
 
   trackRunning(handle, opts.handleSignals ?? true);
   try {
     for (const p of network.participants) for (const a of procs.filter((x) => x.participant === p.id)) a.start();
+    // A change made between loading network.json and starting the watcher is caught up with here.
+    await follow();
     if (opts.wait ?? true) await handle.waitReady();
   } catch (err) {
     // A temp-dir network cannot be resumed by anyone: remove it (the error carries the log tails).

@@ -25,6 +25,12 @@ export const RaftParams = z.object({
   electionTicksMax: z.number().int().positive().default(20),
   heartbeatTicks: z.number().int().positive().default(2),
   maxTxsPerBlock: z.number().int().positive().default(2000),
+  /**
+   * The voters the network started with (participant ids). Later membership changes (raft_addPeer...) are
+   * entries in the Raft log, so a participant permitted later joins as what the log says it is. Absent: every
+   * participant of the description.
+   */
+  peers: z.array(z.string()).min(1).optional(),
 });
 
 /**

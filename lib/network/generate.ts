@@ -14,7 +14,7 @@ import { createUser } from '@nats-io/nkeys';
 import nacl from 'tweetnacl';
 import { DEV_SCRYPT_N, lockKey } from '../../actors/enclave/locked-key.js';
 import { privateToAddress } from '@ethereumjs/util';
-import { ACTORS, ActorName, NetworkDescription, ParticipantSecrets, RaftParams } from './description.js';
+import { ACTORS, ActorName, NetworkDescription, Participant, ParticipantSecrets, QbftParams, RaftParams, type ConsensusKind } from './description.js';
 import type { z } from 'zod';
 
 export const DEFAULT_CHAIN_ID = 1337;
@@ -49,8 +49,10 @@ export interface GenerateOptions {
   fundBalance?: bigint;
   accountsPerParticipant?: number;
   gasLimit?: string;
-  /** Overrides of the Raft defaults. */
-  consensus?: Partial<Omit<z.input<typeof RaftParams>, 'type'>>;
+  /** Which algorithm orders blocks; default raft. */
+  consensusType?: ConsensusKind;
+  /** Overrides of the algorithm's defaults (QBFT's validators default to every participant's node address). */
+  consensus?: Partial<Omit<z.input<typeof RaftParams>, 'type'>> | Partial<Omit<z.input<typeof QbftParams>, 'type'>>;
 }
 
 export interface GeneratedNetwork {
@@ -88,6 +90,82 @@ function ed25519KeyPair(): { publicHex: string; privatePkcs8Hex: string } {
   return { publicHex: raw.toString('hex'), privatePkcs8Hex: privateKey.export({ format: 'der', type: 'pkcs8' }).toString('hex') };
 }
 
+export interface ParticipantOptions {
+  /** Participant id, e.g. 'p5'. */
+  id: string;
+  /** Display name. Default 'Participant <n>' for an id p<n>, else the id. */
+  name?: string;
+  rpcPort: number;
+  tmPort: number;
+  /** Node-managed accounts. Default 2. */
+  accounts?: number;
+}
+
+export interface GeneratedParticipant {
+  /** The public part, as it appears in the network description. */
+  participant: Participant;
+  secrets: ParticipantSecrets;
+}
+
+function defaultName(id: string): string {
+  const m = /^p(\d+)$/.exec(id);
+  return m ? `Participant ${m[1]}` : id;
+}
+
+/**
+ * One participant's fresh keys: validator (Ed25519), node key (secp256k1), one NKEY user per actor, account keys
+ * and the enclave's box key pair (locked by a random dev password). generateNetwork builds every participant with
+ * it; the admin's `permit` builds a newcomer with it. Funding its accounts is the caller's business: genesis
+ * cannot change once a network runs.
+ */
+export function generateParticipant(opts: ParticipantOptions): GeneratedParticipant {
+  const { id } = opts;
+  for (const port of [opts.rpcPort, opts.tmPort]) if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`invalid port ${port} for ${id}`);
+  if (opts.rpcPort === opts.tmPort) throw new Error(`rpc and tm ports of ${id} must differ`);
+  const accountsPer = opts.accounts ?? DEFAULT_ACCOUNTS_PER_PARTICIPANT;
+  const validator = ed25519KeyPair();
+  const nodeKey = randomSecp256k1Key();
+  const nkeys = {} as Record<ActorName, string>;
+  const nkeySeeds = {} as Record<ActorName, string>;
+  for (const actor of ACTORS) {
+    const kp = createUser();
+    nkeys[actor] = kp.getPublicKey();
+    nkeySeeds[actor] = new TextDecoder().decode(kp.getSeed());
+  }
+  const accountKeys: string[] = [];
+  const accounts: string[] = [];
+  for (let a = 0; a < accountsPer; a++) {
+    const key = randomSecp256k1Key();
+    accountKeys.push('0x' + hex(key));
+    accounts.push('0x' + hex(privateToAddress(key)));
+  }
+  const box = nacl.box.keyPair();
+  const privacyPublicKey = Buffer.from(box.publicKey).toString('base64');
+  const enclavePassword = randomBytes(18).toString('base64url');
+  const participant = Participant.parse({
+    id,
+    name: opts.name ?? defaultName(id),
+    validatorKey: validator.publicHex,
+    nodeAddress: '0x' + hex(privateToAddress(nodeKey)),
+    nkeys,
+    accounts,
+    rpcPort: opts.rpcPort,
+    tmPort: opts.tmPort,
+    privacyPublicKey,
+  });
+  const secrets = ParticipantSecrets.parse({
+    participant: id,
+    devOnly: true,
+    validatorPrivateKey: validator.privatePkcs8Hex,
+    nodeKey: '0x' + hex(nodeKey),
+    nkeySeeds,
+    accountKeys,
+    enclaveKey: { publicKey: privacyPublicKey, locked: lockKey(box.secretKey, enclavePassword, { N: DEV_SCRYPT_N }) },
+    enclavePassword,
+  });
+  return { participant, secrets };
+}
+
 /** Builds a fresh network in memory. Throws on invalid options. */
 export function generateNetwork(opts: GenerateOptions = {}): GeneratedNetwork {
   const n = opts.participants ?? DEFAULT_PARTICIPANTS;
@@ -109,45 +187,10 @@ export function generateNetwork(opts: GenerateOptions = {}): GeneratedNetwork {
 
   for (let i = 0; i < n; i++) {
     const id = `p${i + 1}`;
-    const validator = ed25519KeyPair();
-    const nkeys = {} as Record<ActorName, string>;
-    const nkeySeeds = {} as Record<ActorName, string>;
-    for (const actor of ACTORS) {
-      const kp = createUser();
-      nkeys[actor] = kp.getPublicKey();
-      nkeySeeds[actor] = new TextDecoder().decode(kp.getSeed());
-    }
-    const accountKeys: string[] = [];
-    const accounts: string[] = [];
-    for (let a = 0; a < accountsPer; a++) {
-      const key = randomSecp256k1Key();
-      accountKeys.push('0x' + hex(key));
-      const address = '0x' + hex(privateToAddress(key));
-      accounts.push(address);
-      alloc[address] = { balance };
-    }
-    const box = nacl.box.keyPair();
-    const privacyPublicKey = Buffer.from(box.publicKey).toString('base64');
-    const enclavePassword = randomBytes(18).toString('base64url');
-    participants.push({
-      id,
-      name: `Participant ${i + 1}`,
-      validatorKey: validator.publicHex,
-      nkeys,
-      accounts,
-      rpcPort: rpcPorts[i],
-      tmPort: tmPorts[i],
-      privacyPublicKey,
-    });
-    secrets[id] = ParticipantSecrets.parse({
-      participant: id,
-      devOnly: true,
-      validatorPrivateKey: validator.privatePkcs8Hex,
-      nkeySeeds,
-      accountKeys,
-      enclaveKey: { publicKey: privacyPublicKey, locked: lockKey(box.secretKey, enclavePassword, { N: DEV_SCRYPT_N }) },
-      enclavePassword,
-    });
+    const generated = generateParticipant({ id, name: `Participant ${i + 1}`, rpcPort: rpcPorts[i], tmPort: tmPorts[i], accounts: accountsPer });
+    participants.push(generated.participant);
+    secrets[id] = generated.secrets;
+    for (const address of generated.participant.accounts) alloc[address] = { balance };
   }
   for (const a of opts.fund ?? []) {
     const addr = normalizeAddress(a);
@@ -158,7 +201,10 @@ export function generateNetwork(opts: GenerateOptions = {}): GeneratedNetwork {
     name: opts.name ?? DEFAULT_NETWORK_NAME,
     chainId: opts.chainId ?? DEFAULT_CHAIN_ID,
     devOnly: true,
-    consensus: { ...(opts.consensus ?? {}), type: 'raft' },
+    consensus:
+      (opts.consensusType ?? 'raft') === 'raft'
+        ? { peers: participants.map((p) => p.id), ...(opts.consensus ?? {}), type: 'raft' }
+        : { validators: participants.map((p) => p.nodeAddress), ...(opts.consensus ?? {}), type: 'qbft' },
     genesis: { timestamp: GENESIS_TIMESTAMP, gasLimit: opts.gasLimit ?? DEFAULT_GAS_LIMIT, alloc },
     participants,
   });
@@ -181,6 +227,12 @@ export function networkPaths(dir: string, network?: NetworkDescription): Network
   return { dir: abs, network: path.join(abs, 'network.json'), secretsDir, secrets };
 }
 
+/** Writes one participant's secrets file, mode 0600 (the secrets directory is expected to exist). */
+export async function writeSecretsFile(file: string, secrets: ParticipantSecrets): Promise<void> {
+  await writeFile(file, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
+  await chmod(file, 0o600); // the mode option does not apply when the file already existed
+}
+
 /** Writes `<dir>/network.json` and `<dir>/secrets/<id>.json` (0600, directory 0700). */
 export async function writeNetwork(dir: string, generated: GeneratedNetwork): Promise<NetworkPaths> {
   const paths = networkPaths(dir, generated.network);
@@ -190,9 +242,7 @@ export async function writeNetwork(dir: string, generated: GeneratedNetwork): Pr
   for (const p of generated.network.participants) {
     const s = generated.secrets[p.id];
     if (!s) throw new Error(`no secrets for participant ${p.id}`);
-    const file = paths.secrets[p.id];
-    await writeFile(file, JSON.stringify(s, null, 2) + '\n', { mode: 0o600 });
-    await chmod(file, 0o600); // the mode option does not apply when the file already existed
+    await writeSecretsFile(paths.secrets[p.id], s);
   }
   await writeFile(paths.network, JSON.stringify(generated.network, null, 2) + '\n', { mode: 0o644 });
   return paths;

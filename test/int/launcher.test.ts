@@ -3,16 +3,19 @@
  * what the launcher relies on — read the env it passes, connect to NATS as their own NKEY user, reach
  * their participant's database, and answer the readiness probes over HTTP (the gateway's JSON-RPC, its
  * raft_leader asking consensus over NATS; the tm's /upcheck and /keys). Checks start, readiness,
- * crash-restart, stop, resume, destroy, the readiness error, and that no child survives its parent (even a
- * SIGKILLed one).
+ * crash-restart, stop, resume, destroy, following the permission list (permit/revoke), the readiness error,
+ * and that no child survives its parent (even a SIGKILLed one).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { ACTOR_START_ORDER, actorEntry, startNetwork, DIST_DIR, REPO_DIR, type RunningNetwork } from '../../cli/launcher/network-runner.js';
 import { databaseExists } from '../../lib/postgres/admin.js';
+
+const execFileP = promisify(execFile);
 
 // Inside the repo so the stand-ins resolve node_modules like the real actors do.
 const FAKE_DIST = path.join(REPO_DIR, '.run', `fake-dist-${process.pid}`);
@@ -154,6 +157,48 @@ describe('local launcher', () => {
     assert.equal(await databaseExists(`${prefix}_p1`), false);
     net = undefined;
     await rm(dir, { recursive: true, force: true }); // we passed dir explicitly, so destroy kept it
+  });
+
+  it('follows the permission list: permit starts a participant, revoke stops it (handle and admin command)', async () => {
+    // One participant to start with keeps this cheap: each permit adds seven processes.
+    const n = await startNetwork({ participants: 1, distDir: FAKE_DIST, dbPrefix: `${prefix}p`, readyTimeoutMs: 30_000 });
+    const pidsOf = (id: string) => n.processes().filter((p) => p.participant === id).map((p) => p.pid!);
+    try {
+      // What the admin command finds: this launcher's nats-server.
+      const state = JSON.parse(await readFile(path.join(n.dir, 'launcher.json'), 'utf8'));
+      assert.equal(state.running.launcherPid, process.pid);
+      assert.equal(state.running.nats.url, n.natsUrl);
+
+      const p2 = await n.permit({ name: 'Bank B' });
+      assert.equal(p2.id, 'p2');
+      assert.deepEqual(n.network.participants.map((p) => p.id), ['p1', 'p2']);
+      assert.equal(n.rpcUrls.length, 2);
+      await n.waitParticipantReady('p2', 20_000);
+      assert.ok(await databaseExists(`${prefix}p_p2`));
+      assert.equal(pidsOf('p2').length, ACTOR_START_ORDER.length);
+      // p2's fake gateway asks p2's fake consensus over NATS: both are on the broker with their own keys.
+      assert.equal((await rpc(n.rpcUrls[1], 'raft_leader')).result, 'p1');
+
+      const p2pids = pidsOf('p2');
+      await n.revoke('p2');
+      assert.deepEqual(p2pids.filter(alive), []);
+      assert.deepEqual(pidsOf('p2'), []);
+      assert.deepEqual(n.network.participants.map((p) => p.id), ['p1']);
+      await n.waitReady(10_000); // p1 is untouched
+
+      // The admin command only edits files and reloads the broker; the launcher sees network.json change.
+      const admin = (...args: string[]) => execFileP(process.execPath, [path.join(DIST_DIR, 'cli/admin.js'), ...args, '--dir', n.dir]);
+      assert.match((await admin('permit')).stdout, /permitted p3 .*reloaded/); // p2's keys remain: not reused
+      // (That the broker accepts a CLI-permitted participant is test/int/permission-list.test.ts's business.)
+      await until(() => pidsOf('p3').length === ACTOR_START_ORDER.length, 10_000, 'the launcher to start p3');
+      const p3pids = pidsOf('p3');
+      await admin('revoke', 'p3');
+      await until(() => pidsOf('p3').length === 0 && p3pids.every((p) => !alive(p)), 15_000, 'the launcher to stop p3');
+    } finally {
+      await n.destroy();
+    }
+    assert.equal(await databaseExists(`${prefix}p_p2`), false, 'destroy drops the databases of permitted participants too');
+    assert.equal(await databaseExists(`${prefix}p_p3`), false);
   });
 
   it('a network that never gets ready fails with the actor logs and leaves nothing running', async () => {

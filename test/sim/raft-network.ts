@@ -7,8 +7,9 @@
 import { entryAt, lastIndexOf } from '../../actors/consensus/raft/log.js';
 import { RaftMessage } from '../../actors/consensus/raft/messages.js';
 import { nextRandom } from '../../actors/consensus/raft/rng.js';
-import { createRaft, step } from '../../actors/consensus/raft/index.js';
+import { createRaft, membership, step } from '../../actors/consensus/raft/index.js';
 import type {
+  ConfigChange,
   Entry,
   EntryData,
   HardState,
@@ -65,13 +66,20 @@ export class SimRandom {
 //  - Committed entries never change: each node emits each index once, in order, and never truncates below.
 //  - Election safety: at most one leader per term.
 //  - Leader completeness: a new leader holds every entry committed in an earlier term.
+//  Membership (configurations differ between nodes while a change spreads): the two properties above are global
+//  and hold whatever the configurations; what depends on the configuration in effect is checked besides:
+//  - A new leader is a voter of its own configuration (learners and removed nodes never win).
+//  - Commit quorum: when a leader commits, a majority of the voters of its configuration hold the entry on disk
+//    (learners' copies do not count).
 
 export type ViolationKind =
   | 'divergent-commit'
   | 'commit-out-of-order'
   | 'committed-entry-truncated'
   | 'two-leaders-in-term'
-  | 'leader-lacks-committed-entry';
+  | 'leader-lacks-committed-entry'
+  | 'leader-not-voter'
+  | 'commit-without-quorum';
 
 export class SafetyViolation extends Error {
   constructor(
@@ -149,9 +157,27 @@ export class SafetyChecker {
     const holder = this.leaderOfTerm.get(state.term);
     if (holder === undefined) {
       this.leaderOfTerm.set(state.term, node);
+      if (!membership(state).voters.includes(node)) {
+        throw new SafetyViolation('leader-not-voter', `${node} leads term ${state.term} but is not a voter of ${JSON.stringify(membership(state))}`);
+      }
       this.checkLeaderCompleteness(node, state);
     } else if (holder !== node) {
       throw new SafetyViolation('two-leaders-in-term', `${holder} and ${node} both lead term ${state.term}`);
+    }
+  }
+
+  /**
+   * A leader (as of before its step) emitted `entry` as committed; `holds(id)` says whether node id has it on
+   * disk. Acknowledged entries stay on disk (a later leader holds them), so a majority of the leader's voters
+   * must hold it now.
+   */
+  observeLeaderCommit(node: string, entry: Entry, voters: readonly string[], holds: (id: string) => boolean): void {
+    const holders = voters.filter(holds);
+    if (holders.length < Math.floor(voters.length / 2) + 1) {
+      throw new SafetyViolation(
+        'commit-without-quorum',
+        `${node} committed index ${entry.index} held by ${holders.join(',') || 'none'} of voters ${voters.join(',')}`,
+      );
     }
   }
 
@@ -196,15 +222,22 @@ export interface SimScenario {
   restartRate: number;
   /** Per tick: chance a block is proposed. */
   proposeRate: number;
+  /** Nodes outside the initial configuration (joinExisting), which membership changes may add. */
+  spareNodes: number;
+  /** Per tick: chance the leader is asked for a membership change (0: the configuration never changes). */
+  changeRate: number;
 }
 
 /** Draws a scenario from a seed: cluster size, timing and fault intensity all vary between runs. */
 export function scenarioForSeed(seed: number, faultTicks = 400): SimScenario {
   const random = new SimRandom(seed ^ 0x5eed);
   const electionTicksMin = random.int(8, 12);
+  // Drawn first and apart, so that the fault parameters of a seed do not depend on the membership ones.
+  const membershipRandom = new SimRandom(seed ^ 0xc0f1);
+  const changes = membershipRandom.chance(0.5);
   return {
     seed,
-    nodeCount: random.chance(0.5) ? 3 : 5,
+    nodeCount: random.pick([3, 4, 5]),
     electionTicksMin,
     electionTicksMax: electionTicksMin + random.int(4, 10),
     heartbeatTicks: random.int(1, 3),
@@ -218,6 +251,8 @@ export function scenarioForSeed(seed: number, faultTicks = 400): SimScenario {
     crashRate: random.next() * 0.006,
     restartRate: 0.02 + random.next() * 0.08,
     proposeRate: 0.1 + random.next() * 0.4,
+    spareNodes: changes ? membershipRandom.int(1, 2) : 0,
+    changeRate: changes ? 0.01 + membershipRandom.next() * 0.04 : 0,
   };
 }
 
@@ -280,10 +315,12 @@ export class SimulatedCluster {
     this.duplicateRate = scenario.duplicateRate;
     this.maxDelay = scenario.maxDelay;
     const peers = Array.from({ length: scenario.nodeCount }, (_, i) => `n${i + 1}`);
-    this.nodes = peers.map((id) => {
+    const spares = Array.from({ length: scenario.spareNodes }, (_, i) => `n${scenario.nodeCount + i + 1}`);
+    this.nodes = [...peers, ...spares].map((id) => {
       const config: RaftConfig = {
         id,
         peers,
+        ...(spares.includes(id) ? { joinExisting: true } : {}),
         electionTicksMin: scenario.electionTicksMin,
         electionTicksMax: scenario.electionTicksMax,
         heartbeatTicks: scenario.heartbeatTicks,
@@ -383,10 +420,12 @@ export class SimulatedCluster {
   }
 
   private stepNode(node: SimNode, input: RaftInput): RaftOutput {
+    const wasLeader = node.state!.role === 'leader';
     const { state, output } = this.stepFn(node.state!, input);
     node.state = state;
     this.persist(node, output);
     for (const message of output.messages) this.send(node, message);
+    if (wasLeader && output.committed.length > 0) this.checkCommitQuorum(node, state, output.committed[output.committed.length - 1]);
     this.apply(node, state, output.committed);
     this.checker.observeState(node.id, state);
     if (this.options.trace !== undefined) this.traceStep(node, input, output);
@@ -434,6 +473,14 @@ export class SimulatedCluster {
     for (let i = 0; i < copies; i++) {
       this.inFlight.push({ deliverAt: this.now + 1 + this.random.int(0, this.maxDelay), message });
     }
+  }
+
+  private checkCommitQuorum(node: SimNode, state: RaftState, entry: Entry): void {
+    const holds = (id: string): boolean => {
+      const held = this.node(id).disk.entries[entry.index - 1];
+      return held !== undefined && held.term === entry.term;
+    };
+    this.checker.observeLeaderCommit(node.id, entry, membership(state).voters, holds);
   }
 
   private apply(node: SimNode, state: RaftState, committed: readonly Entry[]): void {
@@ -491,6 +538,8 @@ export interface SimReport {
   truncations: number;
   crashes: number;
   cuts: number;
+  /** Membership changes the leader accepted, by type (`removeLeader`: a leader removing itself). */
+  configChanges: Record<string, number>;
 }
 
 /** Runs a scenario; throws SafetyViolation (on the first bad step), LivenessFailure or HarnessError. */
@@ -500,6 +549,7 @@ export function runScenario(scenario: SimScenario, options: SimOptions = {}): Si
   let blockNumber = 0;
   let crashes = 0;
   let cuts = 0;
+  const configChanges: Record<string, number> = {};
 
   for (let t = 0; t < scenario.faultTicks; t++) {
     if (random.chance(scenario.partitionRate)) {
@@ -528,6 +578,14 @@ export function runScenario(scenario: SimScenario, options: SimOptions = {}): Si
         cluster.propose(target.id, { kind: 'block', block: { seed: scenario.seed, n: blockNumber } });
       }
     }
+    if (random.chance(scenario.changeRate)) {
+      const leader = cluster.leaders()[0];
+      const change = leader === undefined ? null : randomChange(random, cluster, leader);
+      if (change !== null && cluster.propose(leader.id, { kind: 'config', change }).accepted) {
+        const kind = change.type === 'remove' && change.id === leader.id ? 'removeLeader' : change.type;
+        configChanges[kind] = (configChanges[kind] ?? 0) + 1;
+      }
+    }
     cluster.tick();
   }
 
@@ -548,7 +606,36 @@ export function runScenario(scenario: SimScenario, options: SimOptions = {}): Si
     truncations: cluster.truncations,
     crashes,
     cuts,
+    configChanges,
   };
+}
+
+/**
+ * A membership change that makes sense in `leader`'s configuration (the leader may still refuse it: one
+ * pending at a time): add a learner or (rarely) a voter from outside, promote a learner, remove a learner or
+ * a voter, the leader itself included, keeping between 2 and 7 voters.
+ */
+function randomChange(random: SimRandom, cluster: SimulatedCluster, leader: SimNode): ConfigChange | null {
+  const { voters, learners } = membership(leader.state!);
+  const outside = cluster.nodes.map((n) => n.id).filter((id) => !voters.includes(id) && !learners.includes(id));
+  const options: (ConfigChange['type'] | 'removeVoter')[] = [];
+  if (outside.length > 0 && voters.length < 7) options.push('addLearner', 'addLearner', 'addVoter');
+  if (learners.length > 0 && voters.length < 7) options.push('promote', 'promote');
+  if (learners.length > 0) options.push('remove');
+  if (voters.length > 2) options.push('removeVoter');
+  if (options.length === 0) return null;
+  const type = random.pick(options);
+  switch (type) {
+    case 'addLearner':
+    case 'addVoter':
+      return { type, id: random.pick(outside) };
+    case 'promote':
+    case 'remove':
+      return { type, id: random.pick(learners) };
+    case 'removeVoter':
+      // A voter, the leader itself often: it must lead on until its removal commits, then step down.
+      return { type: 'remove', id: random.chance(0.4) ? leader.id : random.pick(voters) };
+  }
 }
 
 /** Liveness bound: once faults stop, a proposal commits everywhere within this many ticks. */
@@ -570,8 +657,12 @@ export function awaitCommitEverywhere(cluster: SimulatedCluster, data: EntryData
   });
   let pending: { index: number; term: number } | null = null;
   for (let elapsed = 0; elapsed <= bound; elapsed++) {
-    if (committedBy.size === cluster.nodes.length) return elapsed;
     const leader = cluster.leaders()[0];
+    // Everyone in the leader's configuration (voters and learners); removed and never-added nodes are not.
+    if (leader !== undefined && committedBy.size > 0) {
+      const { voters, learners } = membership(leader.state!);
+      if ([...voters, ...learners].every((id) => committedBy.has(id))) return elapsed;
+    }
     if (leader !== undefined) {
       const held = pending === null ? undefined : entryAt(leader.state!.log, pending.index);
       if (held === undefined || held.term !== pending!.term) {

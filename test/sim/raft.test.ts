@@ -10,6 +10,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { lastIndexOf, sliceLog } from '../../actors/consensus/raft/log.js';
 import { step } from '../../actors/consensus/raft/step.js';
+import { configsOfLog, initialConfiguration } from '../../actors/consensus/raft/membership.js';
+import { createRaft, membership } from '../../actors/consensus/raft/state.js';
 import type { Entry, RaftState } from '../../actors/consensus/raft/types.js';
 import {
   SafetyChecker,
@@ -69,10 +71,13 @@ test('random faults never break safety, and the cluster recovers once they stop'
   const crashes = reports.reduce((sum, r) => sum + r.crashes, 0);
   const cuts = reports.reduce((sum, r) => sum + r.cuts, 0);
   const truncations = reports.reduce((sum, r) => sum + r.truncations, 0);
+  const changes: Record<string, number> = {};
+  for (const r of reports) for (const [kind, n] of Object.entries(r.configChanges)) changes[kind] = (changes[kind] ?? 0) + n;
+  const sizes = [3, 4, 5].map((n) => `${reports.filter((r) => r.nodeCount === n).length}×${n}`).join(' ');
   console.log(
     `raft sim: ${reports.length} runs in ${seconds.toFixed(1)}s; ${committed} entries committed, ` +
       `${terms} terms with a leader, ${crashes} crashes, ${cuts} partitions, ${truncations} tail truncations; ` +
-      `slowest recovery ${worstRecovery} ticks`,
+      `slowest recovery ${worstRecovery} ticks; clusters ${sizes}; membership changes ${JSON.stringify(changes)}`,
   );
   // The runs must exercise the faults, or they prove little.
   if (seeds.length >= 100) {
@@ -80,6 +85,10 @@ test('random faults never break safety, and the cluster recovers once they stop'
     assert.ok(cuts > seeds.length / 2, 'too few partitions across runs');
     assert.ok(committed > seeds.length * 20, 'too few commits across runs');
     assert.ok(truncations > 0, 'no run exercised the repair of a conflicting tail');
+    for (const n of [3, 4, 5]) assert.ok(reports.some((r) => r.nodeCount === n), `no run over ${n} nodes`);
+    for (const kind of ['addLearner', 'addVoter', 'promote', 'remove', 'removeLeader']) {
+      assert.ok((changes[kind] ?? 0) > seeds.length / 100, `too few membership changes of kind ${kind}`);
+    }
   }
 });
 
@@ -160,16 +169,20 @@ test('the broken core is caught in a scripted split: an isolated leader commits 
   assert.equal(cluster.leaders().length, 1);
   const oldLeader = cluster.leaders()[0].id;
   cluster.cut([[oldLeader]]);
-  // The isolated leader takes a proposal and, being broken, reports it committed at once.
-  assert.equal(cluster.propose(oldLeader, { kind: 'block', block: 'lost' }).accepted, true);
-  assert.throws(() => {
-    // The majority side elects a new leader and commits its own entries at the same indexes.
-    for (let i = 0; i < 200; i++) {
-      const leader = cluster.leaders().find((n) => n.id !== oldLeader);
-      if (leader !== undefined) cluster.propose(leader.id, { kind: 'block', block: `kept-${i}` });
-      cluster.tick();
-    }
-  }, SafetyViolation);
+  assert.throws(
+    () => {
+      // The isolated leader takes a proposal and, being broken, reports it committed at once: the commit-quorum
+      // check sees that only the leader holds it.
+      cluster.propose(oldLeader, { kind: 'block', block: 'lost' });
+      // (Without that check: the majority side elects a new leader and commits its own entries at the same indexes.)
+      for (let i = 0; i < 200; i++) {
+        const leader = cluster.leaders().find((n) => n.id !== oldLeader);
+        if (leader !== undefined) cluster.propose(leader.id, { kind: 'block', block: `kept-${i}` });
+        cluster.tick();
+      }
+    },
+    (err: unknown) => err instanceof SafetyViolation && err.kind === 'commit-without-quorum',
+  );
 });
 
 test('the checker reports two different entries committed at one index', () => {
@@ -190,4 +203,60 @@ test('a healthy cluster commits a proposal everywhere quickly', () => {
   const cluster = new SimulatedCluster({ ...scenarioForSeed(11), dropRate: 0, duplicateRate: 0 });
   const ticks = awaitCommitEverywhere(cluster, { kind: 'block', block: 'hello' });
   assert.ok(ticks <= 3 * cluster.scenario.electionTicksMax, `took ${ticks} ticks`);
+});
+
+/** A broken quorum: a leader counts its learners as voters (the true configuration is restored after each step). */
+function learnersCountAsVoters(): StepFn {
+  return (state, input) => {
+    if (state.role !== 'leader') return step(state, input);
+    const current = state.configs[state.configs.length - 1];
+    const inflated = { ...current, voters: [...current.voters, ...current.learners].sort(), learners: [] };
+    const { state: next, output } = step({ ...state, configs: [...state.configs.slice(0, -1), inflated] }, input);
+    return { state: { ...next, configs: configsOfLog(initialConfiguration(next.config), next.log) }, output };
+  };
+}
+
+/**
+ * 3 voters and 2 learners added at run time; then the leader and the learners are cut off from the other two
+ * voters and the leader takes a proposal. Returns the leader's commit index before and after.
+ */
+function leaderWithLearnersCutOffFromVoters(stepFn?: StepFn): { before: number; after: number } {
+  const cluster = new SimulatedCluster(
+    { ...scenarioForSeed(3), nodeCount: 3, spareNodes: 2, changeRate: 0, dropRate: 0, duplicateRate: 0, maxDelay: 0 },
+    { stepFn },
+  );
+  for (let i = 0; i < 200 && cluster.leaders().length === 0; i++) cluster.tick();
+  const leader = cluster.leaders()[0];
+  for (const id of ['n4', 'n5']) {
+    for (let i = 0; i < 5 && !cluster.propose(leader.id, { kind: 'config', change: { type: 'addLearner', id } }).accepted; i++) cluster.tick();
+    for (let i = 0; i < 20 && membership(leader.state!).pendingChange; i++) cluster.tick();
+  }
+  assert.deepEqual(membership(leader.state!).learners, ['n4', 'n5']);
+  cluster.tick();
+  cluster.cut([[leader.id, 'n4', 'n5']]);
+  const before = leader.state!.commitIndex;
+  assert.equal(cluster.propose(leader.id, { kind: 'block', block: 'minority' }).accepted, true);
+  for (let i = 0; i < 5; i++) cluster.tick();
+  return { before, after: leader.state!.commitIndex };
+}
+
+test('learners do not make a commit quorum: a leader cut off from the voters with its learners commits nothing', () => {
+  const { before, after } = leaderWithLearnersCutOffFromVoters();
+  assert.equal(after, before);
+});
+
+test('the safety checker catches a leader that counts learners in its commit quorum', () => {
+  assert.throws(
+    () => leaderWithLearnersCutOffFromVoters(learnersCountAsVoters()),
+    (err: unknown) => err instanceof SafetyViolation && err.kind === 'commit-without-quorum',
+  );
+});
+
+test('the checker reports a leader that is not a voter of its own configuration', () => {
+  const checker = new SafetyChecker();
+  const learner = createRaft({ id: 'd', peers: ['a', 'b', 'c'], learners: ['d'], electionTicksMin: 10, electionTicksMax: 20, heartbeatTicks: 2, seed: 1 });
+  assert.throws(
+    () => checker.observeState('d', { ...learner, role: 'leader', term: 1 }),
+    (err: unknown) => err instanceof SafetyViolation && err.kind === 'leader-not-voter',
+  );
 });

@@ -182,9 +182,14 @@ export class TestNetwork {
     const keys = deriveKeys(label, nKeys);
     const dir = rest.dir ?? (await mkdtemp(path.join(tmpdir(), `qa-e2e-${label}-`)));
     const dbPrefix = rest.dbPrefix ?? `e2e_${label.replace(/[^a-z0-9]/gi, '').toLowerCase()}_${process.pid}`;
+    // QUORUM_TEST_CONSENSUS=qbft runs a test file unchanged on a QBFT network (see test/e2e/*-qbft.test.ts).
+    const consensusType = rest.consensusType ?? (process.env.QUORUM_TEST_CONSENSUS === 'qbft' ? 'qbft' : undefined);
+    const qbftPeriod = process.env.QUORUM_TEST_QBFT_PERIOD_MS;
     const startOptions: StartOptions = {
       participants: 4,
       readyTimeoutMs: 120_000,
+      ...(consensusType ? { consensusType } : {}),
+      ...(consensusType === 'qbft' && qbftPeriod && !rest.consensus ? { consensus: { blockPeriodMs: Number(qbftPeriod) } } : {}),
       ...rest,
       dir,
       dbPrefix,

@@ -10,7 +10,7 @@ import { onDemandPolicy, periodicPolicy } from '../../actors/consensus/proposer-
 import { RaftCore } from '../../actors/consensus/raft-core.js';
 
 const PEERS = ['p1', 'p2', 'p3'];
-const config = (self: string) => ({ self, peers: PEERS, electionTicksMin: 10, electionTicksMax: 20, heartbeatTicks: 2, seed: 7 });
+const config = (self: string) => ({ self, peers: PEERS, permitted: [...PEERS, 'p4'], electionTicksMin: 10, electionTicksMax: 20, heartbeatTicks: 2, seed: 7 });
 
 function tx(n: number) {
   const hash = '0x' + n.toString(16).padStart(64, '0');

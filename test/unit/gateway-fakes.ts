@@ -225,8 +225,10 @@ export class FakeBackend implements Backend {
   }
   commands: { method: string; params: unknown[] }[] = [];
   commandResult: unknown = null;
+  commandError: CodedError | null = null;
   async consensusCommand(method: string, params: unknown[]) {
     this.check();
+    if (this.commandError) throw this.commandError;
     this.commands.push({ method, params });
     return this.commandResult;
   }

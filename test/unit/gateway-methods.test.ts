@@ -33,6 +33,30 @@ describe('gateway methods: chain facts', () => {
     assert.deepEqual((await rpc.call('raft_leader')).error, { code: -32000, message: 'no leader' });
   });
 
+  it('istanbul_* reach the consensus core on a QBFT network only, with checked params', async () => {
+    const backend = new FakeBackend();
+    const rpc = rpcWith(backend);
+    assert.equal((await rpc.call('istanbul_getValidators')).error?.code, -32601, 'not on a raft network');
+    assert.equal((await rpc.call('raft_addPeer', ['p5'])).error, undefined);
+    assert.deepEqual(backend.commands.pop(), { method: 'raft_addPeer', params: ['p5'] });
+    backend.statusValue = { ...backend.statusValue, algorithm: 'qbft' };
+    assert.equal((await rpc.call('raft_leader')).error?.code, -32601, 'no raft on a qbft network');
+    assert.equal((await rpc.call('rpc_modules')).result && 'istanbul' in ((await rpc.call('rpc_modules')).result as object), true);
+    backend.commandResult = ['0xabc'];
+    assert.deepEqual((await rpc.call('istanbul_getValidators', ['0x10'])).result, ['0xabc']);
+    assert.deepEqual(backend.commands.pop(), { method: 'istanbul_getValidators', params: [16] });
+    await rpc.call('istanbul_getValidators', ['latest']);
+    assert.deepEqual(backend.commands.pop(), { method: 'istanbul_getValidators', params: [null] });
+    await rpc.call('istanbul_propose', ['0x' + 'AB'.repeat(20), true]);
+    assert.deepEqual(backend.commands.pop(), { method: 'istanbul_propose', params: ['0x' + 'ab'.repeat(20), true] });
+    const bad = await rpc.call('istanbul_propose', ['0x12', true]);
+    assert.equal(bad.error?.code, -32602);
+    assert.equal((await rpc.call('istanbul_propose', ['0x' + 'ab'.repeat(20)])).error?.message, 'missing value for required argument 1');
+    assert.equal(backend.commands.length, 0, 'bad params never reach consensus');
+    backend.commandError = new CodedError(ErrorCode.InvalidInput, 'not a validator');
+    assert.deepEqual((await rpc.call('istanbul_discard', ['0x' + 'ab'.repeat(20)])).error, { code: -32602, message: 'not a validator' });
+  });
+
   it('an unavailable dependency is -32000 temporarily unavailable, retry', async () => {
     const backend = new FakeBackend();
     backend.unavailable = true;

@@ -501,7 +501,7 @@ test('createRaft rejects bad configurations and corrupt persisted state', () => 
     [{ electionTicksMin: 0 }],
     [{ electionTicksMax: 5 }],
     [{ heartbeatTicks: 10 }],
-    [{}, { hardState: { term: 1, votedFor: 'zed' }, entries: [] }],
+    [{}, { hardState: { term: 1, votedFor: '' }, entries: [] }],
     [{}, { hardState: { term: 1, votedFor: null }, entries: [entry(1, 2)] }],
     [{}, { hardState: { term: 1, votedFor: null }, entries: [entry(2, 1)] }],
     [{}, { hardState: { term: 1, votedFor: null }, entries: [entry(1, 1)], commitIndex: 2 }],

@@ -5,30 +5,40 @@
  * comes back.
  */
 import { lastIndexOf, lastTermOf } from './log.js';
+import { currentConfig } from './membership.js';
 import type { RequestVote, RequestVoteResponse } from './messages.js';
 import { tallyVotes } from './quorum.js';
 import { appendAsLeader } from './replication.js';
-import { becomeCandidate, becomeFollower, becomeLeader, becomePreCandidate } from './roles.js';
+import { becomeCandidate, becomeFollower, becomeLeader, becomePreCandidate, isVoter } from './roles.js';
 import { send, type Transition } from './transition.js';
 import type { Draft } from './transition.js';
 
-/** Election timeout fired: poll the peers first. */
+/**
+ * Election timeout fired: poll the voters first. A learner, or a node outside the configuration in effect
+ * (removed, or not yet added), never campaigns; its timer keeps running (so it no longer counts as hearing
+ * from a leader, see inLeaderLease) and it campaigns at the next tick after a promotion.
+ */
 export function startPreVote(t: Transition): void {
+  if (!isVoter(t.s)) return;
   becomePreCandidate(t.s);
-  if (tallyVotes(t.s.votes, t.s.config.peers.length) === 'won') return startElection(t);
+  if (tallyVotes(t.s.votes, voters(t)) === 'won') return startElection(t);
   requestVotes(t, { preVote: true, term: t.s.term + 1 });
 }
 
 /** A majority would vote for us: move to the next term and ask for real votes. */
 function startElection(t: Transition): void {
   becomeCandidate(t.s);
-  if (tallyVotes(t.s.votes, t.s.config.peers.length) === 'won') return winElection(t);
+  if (tallyVotes(t.s.votes, voters(t)) === 'won') return winElection(t);
   requestVotes(t, { preVote: false, term: t.s.term });
+}
+
+function voters(t: Transition): readonly string[] {
+  return currentConfig(t.s.configs).voters;
 }
 
 function requestVotes(t: Transition, request: { preVote: boolean; term: number }): void {
   const { s } = t;
-  for (const peer of s.config.peers) {
+  for (const peer of voters(t)) {
     if (peer === s.config.id) continue;
     send(t, {
       type: 'RequestVote',
@@ -83,7 +93,7 @@ export function handleRequestVoteResponse(t: Transition, m: RequestVoteResponse)
   const expectedTerm = m.preVote && m.granted ? s.term + 1 : s.term;
   if (s.role !== expectedRole || m.term !== expectedTerm) return;
   s.votes.set(m.from, m.granted);
-  const outcome = tallyVotes(s.votes, s.config.peers.length);
+  const outcome = tallyVotes(s.votes, voters(t));
   if (outcome === 'won') {
     if (m.preVote) startElection(t);
     else winElection(t);

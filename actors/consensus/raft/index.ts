@@ -1,10 +1,22 @@
 /** The Raft core's public surface: a pure state machine, its queries, and its wire schemas. */
-export { createRaft, role, leaderId, term, commitIndex, lastIndex, entriesFrom, peersStatus } from './state.js';
+export {
+  createRaft,
+  role,
+  leaderId,
+  term,
+  commitIndex,
+  lastIndex,
+  entriesFrom,
+  peersStatus,
+  membership,
+  raftId,
+} from './state.js';
 export { step } from './step.js';
 export {
   AppendEntries,
   AppendEntriesResponse,
   AppendReject,
+  ConfigChange,
   Entry,
   EntryData,
   HardState,
@@ -13,6 +25,8 @@ export {
   RequestVoteResponse,
 } from './messages.js';
 export type {
+  Configuration,
+  Membership,
   PeerStatus,
   PersistInstructions,
   PersistedRaft,

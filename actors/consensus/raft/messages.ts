@@ -9,11 +9,27 @@ const NodeId = z.string().min(1);
 const Term = z.number().int().nonnegative();
 const Index = z.number().int().nonnegative();
 
+/**
+ * One single-server membership change (Raft thesis §4.1), GoQuorum's raft_addPeer / raft_addLearner /
+ * raft_promoteToPeer / raft_removePeer: `addVoter` adds a voting member directly, `addLearner` a member that
+ * replicates but does not vote, `promote` turns a learner into a voter, `remove` removes a voter or a learner.
+ */
+export const ConfigChange = z.object({
+  type: z.enum(['addLearner', 'addVoter', 'promote', 'remove']),
+  id: NodeId,
+});
+export type ConfigChange = z.infer<typeof ConfigChange>;
+
 /** What an entry carries. The core never looks inside `block`; only the ledger does. */
 export const EntryData = z.discriminatedUnion('kind', [
   /** Appended by every new leader so that entries of earlier terms can be committed (Raft §5.4.2). */
   z.object({ kind: z.literal('noop') }),
   z.object({ kind: z.literal('block'), block: z.unknown() }),
+  /**
+   * A membership change. It takes effect on every node as soon as the entry is in its log (committed or not)
+   * and is undone if the entry is truncated; at most one such entry is uncommitted at a time.
+   */
+  z.object({ kind: z.literal('config'), change: ConfigChange }),
 ]);
 export type EntryData = z.infer<typeof EntryData>;
 

@@ -1,4 +1,4 @@
-/** Majority arithmetic over a fixed set of voters. */
+/** Majority arithmetic over a set of voters (the configuration in effect). */
 
 export function majorityOf(voterCount: number): number {
   return Math.floor(voterCount / 2) + 1;
@@ -10,16 +10,17 @@ export function indexHeldByMajority(matchIndexes: readonly number[]): number {
   return sorted[majorityOf(sorted.length) - 1];
 }
 
-/** Whether the granted answers already decide the vote, either way. */
-export function tallyVotes(votes: ReadonlyMap<string, boolean>, voterCount: number): 'won' | 'lost' | 'pending' {
+/** Whether the granted answers already decide the vote, either way. Answers from non-voters do not count. */
+export function tallyVotes(votes: ReadonlyMap<string, boolean>, voters: readonly string[]): 'won' | 'lost' | 'pending' {
   let granted = 0;
   let refused = 0;
-  for (const answer of votes.values()) {
-    if (answer) granted++;
-    else refused++;
+  for (const voter of voters) {
+    const answer = votes.get(voter);
+    if (answer === true) granted++;
+    else if (answer === false) refused++;
   }
-  const needed = majorityOf(voterCount);
+  const needed = majorityOf(voters.length);
   if (granted >= needed) return 'won';
-  if (refused > voterCount - needed) return 'lost';
+  if (refused > voters.length - needed) return 'lost';
   return 'pending';
 }

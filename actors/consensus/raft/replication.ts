@@ -10,8 +10,9 @@
  * (the refusal hint skips whole terms) plus one per batch.
  */
 import { lastIndexOf, lastIndexWithTermAtMost, sliceLog, termAt } from './log.js';
+import { currentConfig } from './membership.js';
 import { indexHeldByMajority } from './quorum.js';
-import { becomeFollower } from './roles.js';
+import { becomeFollower, syncProgress } from './roles.js';
 import type { AppendEntries, AppendEntriesResponse } from './messages.js';
 import type { Entry, EntryData } from './types.js';
 import { appendEntries, commitUpTo, send, truncateFrom, type Transition } from './transition.js';
@@ -71,6 +72,8 @@ export function appendAsLeader(t: Transition, data: EntryData): Entry {
   const { s } = t;
   const entry: Entry = { term: s.term, index: lastIndexOf(s.log) + 1, data };
   appendEntries(t, [entry]);
+  // A membership change takes effect now: replicate to a new member, stop replicating to a removed one.
+  if (data.kind === 'config') syncProgress(s);
   // A cluster of one commits on its own say-so; the shell persists before it applies, so this is durable.
   advanceLeaderCommit(t);
   broadcastAppend(t);
@@ -84,11 +87,20 @@ export function appendAsLeader(t: Transition, data: EntryData): Entry {
  */
 export function advanceLeaderCommit(t: Transition): boolean {
   const { s } = t;
-  const matchIndexes = [lastIndexOf(s.log)];
-  for (const progress of s.progress.values()) matchIndexes.push(progress.matchIndex);
+  // Voters of the configuration in effect only: learners' acks do not count, nor does a leader that is
+  // removing itself (thesis §4.2.2: it manages the cluster without being part of it).
+  const matchIndexes: number[] = [];
+  for (const voter of currentConfig(s.configs).voters) {
+    matchIndexes.push(voter === s.config.id ? lastIndexOf(s.log) : (s.progress.get(voter)?.matchIndex ?? 0));
+  }
+  if (matchIndexes.length === 0) return false;
   const candidate = indexHeldByMajority(matchIndexes);
   if (candidate <= s.commitIndex || termAt(s.log, candidate) !== s.term) return false;
+  const before = s.commitIndex;
   commitUpTo(t, candidate);
+  // A committed removal: the removed node has been sent its removal; stop replicating to it.
+  const configIndex = currentConfig(s.configs).index;
+  if (configIndex > before && configIndex <= s.commitIndex) syncProgress(s);
   return true;
 }
 
@@ -149,7 +161,10 @@ export function handleAppendEntriesResponse(t: Transition, m: AppendEntriesRespo
       recentlyActive: true,
       awaitingResponse: progress.awaitingResponse && !answersCurrent,
     });
-    if (advanceLeaderCommit(t)) broadcastAppend(t); // tell followers promptly; includes this one if idle
+    if (advanceLeaderCommit(t)) {
+      broadcastAppend(t); // tell followers promptly; includes this one if idle
+      stepDownIfRemoved(t);
+    }
     // More to send, or a commit this follower missed because it was awaiting this answer when the commit was
     // broadcast: without this it would learn the commit only at the next heartbeat.
     else if (answersCurrent && (nextIndex <= lastIndexOf(s.log) || progress.commitSent < s.commitIndex)) sendAppend(t, m.from);
@@ -167,4 +182,17 @@ export function handleAppendEntriesResponse(t: Transition, m: AppendEntriesRespo
   const nextIndex = Math.max(Math.min(prevLogIndex, probe + 1), progress.matchIndex + 1);
   s.progress.set(m.from, { ...progress, nextIndex, recentlyActive: true });
   sendAppend(t, m.from);
+}
+
+/**
+ * A leader that is no longer a voter (it proposed its own removal) leads until that entry commits, then steps
+ * down, as etcd does: the remaining voters elect a successor once their timers run out. It does not campaign
+ * again (see startPreVote). Returns whether it stepped down.
+ */
+export function stepDownIfRemoved(t: Transition): boolean {
+  const { s } = t;
+  const config = currentConfig(s.configs);
+  if (s.role !== 'leader' || config.voters.includes(s.config.id) || config.index > s.commitIndex) return false;
+  becomeFollower(s, s.term, null);
+  return true;
 }

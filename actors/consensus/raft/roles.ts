@@ -3,8 +3,10 @@
  * to say, so the same transition serves every path that leads to it.
  */
 import { lastIndexOf } from './log.js';
+import { currentConfig } from './membership.js';
 import { randomInt } from './rng.js';
 import type { Draft } from './transition.js';
+import type { PeerProgress } from './types.js';
 
 /** Restarts the election timer with a fresh timeout drawn from the node's own seeded generator. */
 export function resetElectionTimer(s: Draft): void {
@@ -53,15 +55,48 @@ export function becomeLeader(s: Draft): void {
   s.role = 'leader';
   s.leaderId = s.config.id;
   s.votes = new Map();
-  const nextIndex = lastIndexOf(s.log) + 1;
-  s.progress = new Map(
-    s.config.peers
-      .filter((peer) => peer !== s.config.id)
-      .map((peer) => [peer, { nextIndex, matchIndex: 0, sentUpTo: 0, awaitingResponse: false, commitSent: 0, sentSinceHeartbeat: false, recentlyActive: false }]),
-  );
+  s.progress = new Map();
+  syncProgress(s, false);
   s.heartbeatElapsed = 0;
   // For a leader this counts ticks into the check-quorum window.
   s.electionElapsed = 0;
+}
+
+/**
+ * Leader: one progress per other member (voter or learner) of the configuration in effect, and, while a
+ * removal is uncommitted, of the node being removed too, so that it receives the entry that removes it and
+ * stops campaigning. Members just added are probed from the end of the log like any follower (an empty log
+ * backtracks to index 1 in one refusal) and count as recently active for their first check-quorum window, as
+ * in etcd. Call it when the configuration in effect changes and when a config entry commits.
+ */
+export function syncProgress(s: Draft, newMembersActive = true): void {
+  const config = currentConfig(s.configs);
+  const members = new Set([...config.voters, ...config.learners]);
+  if (config.index > s.commitIndex && s.configs.length > 1) {
+    const previous = s.configs[s.configs.length - 2];
+    for (const id of [...previous.voters, ...previous.learners]) members.add(id);
+  }
+  members.delete(s.config.id);
+  for (const peer of s.progress.keys()) if (!members.has(peer)) s.progress.delete(peer);
+  const nextIndex = lastIndexOf(s.log) + 1;
+  for (const peer of [...members].sort()) {
+    if (s.progress.has(peer)) continue;
+    const progress: PeerProgress = {
+      nextIndex,
+      matchIndex: 0,
+      sentUpTo: 0,
+      awaitingResponse: false,
+      commitSent: 0,
+      sentSinceHeartbeat: false,
+      recentlyActive: newMembersActive,
+    };
+    s.progress.set(peer, progress);
+  }
+}
+
+/** Whether this node votes in the configuration in effect (learners and non-members never campaign). */
+export function isVoter(s: Draft): boolean {
+  return currentConfig(s.configs).voters.includes(s.config.id);
 }
 
 /**

@@ -5,9 +5,11 @@
  */
 import { CodedError, ErrorCode } from '../../../lib/errors.js';
 import { emptyLog, lastIndexOf, lastTermOf, logFromEntries, sliceLog } from './log.js';
+import { configsOfLog, currentConfig, initialConfiguration } from './membership.js';
 import { initialRngState, randomInt } from './rng.js';
 import type {
   Entry,
+  Membership,
   PeerStatus,
   PersistedRaft,
   RaftConfig,
@@ -25,9 +27,9 @@ export function createRaft(config: RaftConfig, persisted?: PersistedRaft): RaftS
   const commitIndex = persisted?.commitIndex ?? 0;
 
   if (!Number.isSafeInteger(hardState.term) || hardState.term < 0) invalid(`bad persisted term ${hardState.term}`);
-  if (hardState.votedFor !== null && !resolved.peers.includes(hardState.votedFor)) {
-    invalid(`persisted vote for ${hardState.votedFor}, who is not a peer`);
-  }
+  // The vote is not checked against any configuration: a node votes for a candidate whose log is more up to
+  // date even when its own log does not (yet) hold the entry that made the candidate a voter (membership.ts).
+  if (hardState.votedFor !== null && hardState.votedFor.length === 0) invalid('persisted vote for an empty node id');
   if (lastTermOf(log) > hardState.term) invalid(`persisted log has term ${lastTermOf(log)} beyond term ${hardState.term}`);
   if (!Number.isSafeInteger(commitIndex) || commitIndex < 0 || commitIndex > lastIndexOf(log)) {
     invalid(`commit index hint ${commitIndex} is outside the persisted log (last index ${lastIndexOf(log)})`);
@@ -46,6 +48,7 @@ export function createRaft(config: RaftConfig, persisted?: PersistedRaft): RaftS
     leaderId: null,
     log,
     commitIndex,
+    configs: configsOfLog(initialConfiguration(resolved), log),
     electionElapsed: 0,
     electionTimeout: timeout.value,
     heartbeatElapsed: 0,
@@ -57,9 +60,16 @@ export function createRaft(config: RaftConfig, persisted?: PersistedRaft): RaftS
 
 function resolveConfig(config: RaftConfig): ResolvedRaftConfig {
   const peers = [...new Set(config.peers)].sort();
+  const learners = [...new Set(config.learners ?? [])].sort();
+  const joinExisting = config.joinExisting ?? false;
   if (config.id.length === 0) invalid('empty node id');
-  if (peers.length !== config.peers.length) invalid('duplicate peer ids');
-  if (!peers.includes(config.id)) invalid(`peers must include this node (${config.id})`);
+  if (peers.length !== config.peers.length || learners.length !== (config.learners ?? []).length) invalid('duplicate peer ids');
+  if (peers.length === 0) invalid('no initial voter');
+  if ([...peers, ...learners].some((id) => id.length === 0)) invalid('empty peer id');
+  if (learners.some((id) => peers.includes(id))) invalid('a node is both an initial voter and an initial learner');
+  const initialMember = peers.includes(config.id) || learners.includes(config.id);
+  if (!joinExisting && !initialMember) invalid(`peers or learners must include this node (${config.id}) unless it joins an existing cluster`);
+  if (joinExisting && initialMember) invalid(`${config.id} joins an existing cluster but is in its initial configuration`);
   const maxEntriesPerAppend = config.maxEntriesPerAppend ?? DEFAULT_MAX_ENTRIES_PER_APPEND;
   for (const [name, value] of Object.entries({
     electionTicksMin: config.electionTicksMin,
@@ -76,6 +86,8 @@ function resolveConfig(config: RaftConfig): ResolvedRaftConfig {
   return {
     id: config.id,
     peers,
+    learners,
+    joinExisting,
     electionTicksMin: config.electionTicksMin,
     electionTicksMax: config.electionTicksMax,
     heartbeatTicks: config.heartbeatTicks,
@@ -123,15 +135,29 @@ export function entriesFrom(state: RaftState, index: number, max: number): Entry
   return sliceLog(state.log, index, Math.min(state.commitIndex, index + max - 1));
 }
 
+/** The configuration in effect on this node (the latest config entry in its log), as GoQuorum's raft_cluster shows it. */
+export function membership(state: RaftState): Membership {
+  const config = currentConfig(state.configs);
+  return { voters: [...config.voters], learners: [...config.learners], pendingChange: config.index > state.commitIndex };
+}
+
+/** This node's id: what GoQuorum's raft_getRaftId returns. */
+export function raftId(state: RaftState): string {
+  return state.config.id;
+}
+
+/** Every member of the configuration in effect (voters and learners, by id). */
 export function peersStatus(state: RaftState): PeerStatus[] {
   const isLeader = state.role === 'leader';
-  return state.config.peers.map((id) => {
+  const config = currentConfig(state.configs);
+  return [...config.voters, ...config.learners].sort().map((id) => {
     const isSelf = id === state.config.id;
     const progress = state.progress.get(id);
     return {
       id,
       isSelf,
       isLeader: id === state.leaderId,
+      isLearner: config.learners.includes(id),
       matchIndex: !isLeader ? null : isSelf ? lastIndexOf(state.log) : (progress?.matchIndex ?? 0),
       nextIndex: !isLeader ? null : isSelf ? lastIndexOf(state.log) + 1 : (progress?.nextIndex ?? 0),
       recentlyActive: !isLeader ? null : isSelf ? true : (progress?.recentlyActive ?? false),

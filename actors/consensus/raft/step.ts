@@ -3,7 +3,9 @@
  * to incoming messages (§5.1) and hands each input to the handler of its concern.
  */
 import { handleRequestVote, handleRequestVoteResponse } from './election.js';
-import type { RaftMessage } from './messages.js';
+import { termAt } from './log.js';
+import { currentConfig, isMemberOf, refuseChange } from './membership.js';
+import type { ConfigChange, RaftMessage } from './messages.js';
 import { appendAsLeader, handleAppendEntries, handleAppendEntriesResponse } from './replication.js';
 import { becomeFollower, inLeaderLease } from './roles.js';
 import { tick } from './tick.js';
@@ -35,13 +37,37 @@ function propose(t: Transition, data: EntryData): void {
     t.proposal = { accepted: false, reason: 'not leader' };
     return;
   }
+  const refused = data.kind === 'config' ? refuseConfigProposal(t, data.change) : null;
+  if (refused !== null) {
+    t.proposal = { accepted: false, reason: refused };
+    return;
+  }
   const entry = appendAsLeader(t, data);
   t.proposal = { accepted: true, index: entry.index, term: entry.term };
 }
 
+/** Single-server changes only: one at a time, and each must make sense in the configuration in effect. */
+function refuseConfigProposal(t: Transition, change: ConfigChange): string | null {
+  const { s } = t;
+  const config = currentConfig(s.configs);
+  if (config.index > s.commitIndex) return `a configuration change is pending (index ${config.index})`;
+  // A leader's configuration is only known to be the cluster's once an entry of its own term is committed;
+  // changing it earlier can lose a committed change after a leader change (Ongaro, raft-dev, 2015).
+  if (termAt(s.log, s.commitIndex) !== s.term) return 'no entry of the current term is committed yet';
+  return refuseChange(config, change);
+}
+
 function receive(t: Transition, m: RaftMessage): void {
   const { s } = t;
-  if (m.to !== s.config.id || m.from === s.config.id || !s.config.peers.includes(m.from)) return;
+  if (m.to !== s.config.id || m.from === s.config.id) return;
+  // Answers count only from members of the configuration in effect (for a leader it includes the nodes being
+  // added, which take effect on append) and, on a leader, from a node whose removal is not yet committed (it
+  // still replicates to it). Requests are handled whatever this node's configuration says (thesis
+  // §4.1): a node whose log does not yet hold the entry that added the leader or a candidate must still follow
+  // it or vote for it (its log is less up to date), or a cluster could wait forever for a node that is down.
+  // The shell only delivers messages from authenticated participants of the network.
+  const isAnswer = m.type === 'AppendEntriesResponse' || m.type === 'RequestVoteResponse';
+  if (isAnswer && !isMemberOf(currentConfig(s.configs), m.from) && !s.progress.has(m.from)) return;
 
   if (m.term > s.term) {
     if (m.type === 'RequestVote') {

@@ -2,9 +2,10 @@
  * The passage of time. Followers and candidates count towards an election; a leader counts towards its next
  * heartbeat and towards the end of its check-quorum window.
  */
+import { currentConfig } from './membership.js';
 import { majorityOf } from './quorum.js';
 import { startPreVote } from './election.js';
-import { heartbeat } from './replication.js';
+import { heartbeat, stepDownIfRemoved } from './replication.js';
 import { becomeFollower } from './roles.js';
 import type { Transition } from './transition.js';
 
@@ -20,6 +21,7 @@ function tickElection(t: Transition): void {
 
 function tickLeader(t: Transition): void {
   const { s } = t;
+  if (stepDownIfRemoved(t)) return;
   s.heartbeatElapsed += 1;
   s.electionElapsed += 1;
   if (s.electionElapsed >= s.config.electionTicksMin) {
@@ -40,8 +42,12 @@ function tickLeader(t: Transition): void {
   }
 }
 
+/** Over the voters in effect only; the leader counts itself only while it is one of them. */
 function heardFromMajority(t: Transition): boolean {
-  let active = 1; // the leader itself
-  for (const progress of t.s.progress.values()) if (progress.recentlyActive) active++;
-  return active >= majorityOf(t.s.config.peers.length);
+  const { voters } = currentConfig(t.s.configs);
+  let active = 0;
+  for (const voter of voters) {
+    if (voter === t.s.config.id || t.s.progress.get(voter)?.recentlyActive === true) active++;
+  }
+  return active >= majorityOf(voters.length);
 }

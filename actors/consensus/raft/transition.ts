@@ -5,6 +5,7 @@
  */
 import { CodedError, ErrorCode } from '../../../lib/errors.js';
 import { appendToLog, lastIndexOf, sliceLog, truncateLog } from './log.js';
+import { truncatedConfigs, withEntries } from './membership.js';
 import type { Entry, PeerProgress, ProposalResult, RaftMessage, RaftState, StepResult } from './types.js';
 
 export type Draft = { -readonly [K in Exclude<keyof RaftState, 'votes' | 'progress'>]: RaftState[K] } & {
@@ -63,6 +64,8 @@ export function send(t: Transition, message: RaftMessage): void {
 export function appendEntries(t: Transition, entries: readonly Entry[]): void {
   if (entries.length === 0) return;
   t.s.log = appendToLog(t.s.log, entries);
+  // A config entry takes effect on append (thesis §4.1), committed or not.
+  t.s.configs = withEntries(t.s.configs, entries);
   for (const entry of entries) t.appended.push(entry);
 }
 
@@ -75,6 +78,8 @@ export function truncateFrom(t: Transition, from: number): void {
     });
   }
   t.s.log = truncateLog(t.s.log, from);
+  // ...and is undone with it.
+  t.s.configs = truncatedConfigs(t.s.configs, from);
   t.appended = t.appended.filter((entry) => entry.index < from);
   if (from <= t.durableLastIndex) t.truncateFrom = Math.min(t.truncateFrom ?? from, from);
 }

@@ -2,15 +2,27 @@
  * The shapes the Raft core takes and returns. The core is a pure function of (state, input): no clock (time
  * is `tick` inputs), no randomness other than the seeded generator kept in the state, no I/O.
  */
-import type { Entry, EntryData, HardState, RaftMessage } from './messages.js';
+import type { ConfigChange, Entry, EntryData, HardState, RaftMessage } from './messages.js';
 import type { RaftLog } from './log.js';
 
-export type { Entry, EntryData, HardState, RaftMessage };
+export type { ConfigChange, Entry, EntryData, HardState, RaftMessage };
 
 export interface RaftConfig {
   id: string;
-  /** All voting members, this node included. */
+  /**
+   * The initial voting members: the configuration the log starts from, before any config entry. Every node of
+   * a cluster must be given the same initial configuration (`peers` and `learners`), since each derives the
+   * membership in effect from it and the config entries in its log. Includes this node unless it is a learner
+   * or `joinExisting` is set.
+   */
   peers: string[];
+  /** The initial learners (replicate, do not vote); default none. */
+  learners?: string[];
+  /**
+   * This node is not in the initial configuration: it joins a running cluster (GoQuorum's
+   * `--raftjoinexisting`), starts with an empty log, and takes part once the log it receives adds it.
+   */
+  joinExisting?: boolean;
   /** Election timeouts are drawn uniformly from [electionTicksMin, electionTicksMax]. */
   electionTicksMin: number;
   electionTicksMax: number;
@@ -24,8 +36,11 @@ export interface RaftConfig {
 
 export interface ResolvedRaftConfig {
   readonly id: string;
-  /** Sorted, without duplicates, including `id`. */
+  /** The initial voters: sorted, without duplicates. */
   readonly peers: readonly string[];
+  /** The initial learners: sorted, without duplicates, disjoint from `peers`. */
+  readonly learners: readonly string[];
+  readonly joinExisting: boolean;
   readonly electionTicksMin: number;
   readonly electionTicksMax: number;
   readonly heartbeatTicks: number;
@@ -43,6 +58,23 @@ export interface PersistedRaft {
    * to it are not emitted again as `committed` after the restart.
    */
   commitIndex?: number;
+}
+
+/** A configuration: who votes and who only replicates, from the config entry at `index` (0: the initial one). */
+export interface Configuration {
+  readonly index: number;
+  /** Sorted. */
+  readonly voters: readonly string[];
+  /** Sorted, disjoint from `voters`. */
+  readonly learners: readonly string[];
+}
+
+/** What `membership(state)` reports. */
+export interface Membership {
+  voters: string[];
+  learners: string[];
+  /** A config entry is in the log but not yet committed: another change is refused until it is. */
+  pendingChange: boolean;
 }
 
 /** The roles a caller sees; a pre-candidate (polling before an election) is reported as a candidate. */
@@ -82,6 +114,12 @@ export interface RaftState {
   readonly log: RaftLog;
   readonly commitIndex: number;
   /**
+   * The configurations the log steps through, derived from the initial one and the config entries in the log
+   * (a cache: rebuilt from the log at startup, extended on append, cut back on truncation). The first is the
+   * initial configuration (index 0), one more per config entry in index order; the last is the one in effect.
+   */
+  readonly configs: readonly Configuration[];
+  /**
    * Followers and candidates: ticks since the last sign of a leader (or the start of a campaign).
    * Leader: ticks into the current check-quorum window.
    */
@@ -90,7 +128,7 @@ export interface RaftState {
   readonly heartbeatElapsed: number;
   /** Candidates and pre-candidates: answers received this campaign, voter → granted. */
   readonly votes: ReadonlyMap<string, boolean>;
-  /** Leader only: one entry per other peer. */
+  /** Leader only: one entry per other member (voter or learner) of the configuration in effect. */
   readonly progress: ReadonlyMap<string, PeerProgress>;
   /** The state of the seeded generator (see rng.ts). */
   readonly rng: number;
@@ -140,6 +178,8 @@ export interface PeerStatus {
   id: string;
   isSelf: boolean;
   isLeader: boolean;
+  /** A member that replicates but does not vote. */
+  isLearner: boolean;
   /** The next three are only known on the leader (null elsewhere; for the leader itself, its own log). */
   matchIndex: number | null;
   nextIndex: number | null;

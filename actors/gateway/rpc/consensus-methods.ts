@@ -1,7 +1,8 @@
 /**
  * The consensus operator's JSON-RPC methods, as GoQuorum names them: istanbul_* on a QBFT network, raft_* on
  * a Raft one. The gateway checks their params; the consensus core answers (or refuses with a coded error).
- * Participants are named by their id (raft_addPeer('p5')), which the permission list knows.
+ * Participants are named by their id in the permission list (raft_addPeer('p5'); GoQuorum takes an enode URL
+ * and answers a numeric raft id: here the participant id is both).
  */
 import { z } from 'zod';
 import type { Backend } from '../backend.js';
@@ -18,9 +19,7 @@ const OptionalBlockNumber = z
   .optional()
   .transform((v) => (v === undefined || (typeof v === 'string' && !v.startsWith('0x') && v !== 'earliest') ? null : v === 'earliest' ? 0 : Number(v)));
 
-const ParticipantRef = z.union([z.string().regex(/^[a-z][a-z0-9]{0,15}$/, 'expected a participant id'), z.number().int().positive()], {
-  error: 'expected a participant id or a raft id',
-});
+const ParticipantRef = z.string({ error: 'expected a participant id' }).regex(/^[a-z][a-z0-9]{0,15}$/, 'expected a participant id');
 
 export function createConsensusMethods(backend: Backend): Record<string, Method> {
   const algorithm = async () => (await backend.consensusStatus()).algorithm;

@@ -261,7 +261,8 @@ export function createMethods(deps: MethodDeps): Record<string, Method> {
     },
     rpc_modules: async (params) => {
       positional(params, []);
-      return { eth: '1.0', net: '1.0', web3: '1.0', raft: '1.0', rpc: '1.0', quorum: '1.0' };
+      const consensus = (await backend.consensusStatus()).algorithm === 'qbft' ? 'istanbul' : 'raft';
+      return { eth: '1.0', net: '1.0', web3: '1.0', [consensus]: '1.0', rpc: '1.0', quorum: '1.0' };
     },
 
     eth_chainId: async (params) => {

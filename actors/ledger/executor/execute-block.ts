@@ -399,7 +399,8 @@ export async function executeCommittedBlock(env: BlockEnv, parent: HeadInfo, com
       logsBloom: bloom.bitvector,
       gasUsed,
     },
-    { common },
+    // Proof of stake caps extraData at 32 bytes; a QBFT header carries its commit seals there, as IBFT does.
+    { common, skipConsensusFormatValidation: true },
   );
   const blockHash = bytesToHex(header.hash());
   return assemble(header, blockHash, included, dropped, nodes, {
