@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 /**
- * npm run devnet -- [--dir .devnet] [--participants 4] [--base-port 22000] [--nats-port 24222]
+ * npm run devnet -- [--dir .devnet] [--participants 4] [--consensus raft|ibft] [--base-port 22000] [--nats-port 24222]
  *                   [--fund 0xaddr,...] [--ready-timeout 120] [--reset]
  *
  * The first run generates the network into --dir (keys, genesis, secrets) and creates one Postgres
  * database per participant; later runs reuse both and resume from Postgres. --reset drops the
- * databases and deletes the dir first. Ctrl-C (SIGINT) or SIGTERM stops everything cleanly.
+ * databases and deletes the dir first. --consensus picks the algorithm of a new network: raft (the default,
+ * crash-fault tolerant) or ibft (QBFT, Byzantine-fault tolerant: 3F+1 validators tolerate F faulty ones; qbft
+ * is accepted as a synonym); a resumed network keeps the algorithm it was generated with. Ctrl-C (SIGINT) or SIGTERM stops everything cleanly.
  *
  * Fixed ports: participant i's JSON-RPC on base-port + i - 1 (22000..22003), NATS on --nats-port (24222).
  * Logs: <dir>/logs/<participant>-<actor>.log and <dir>/logs/nats-server.log.
@@ -19,7 +21,14 @@ import { loadNetwork } from '../lib/network/load.js';
 import { databaseName, dropDatabase, listDatabases } from '../lib/postgres/admin.js';
 
 const USAGE =
-  'usage: devnet [--dir .devnet] [--participants 4] [--base-port 22000] [--nats-port 24222] [--fund 0xaddr,...] [--ready-timeout 120] [--reset]';
+  'usage: devnet [--dir .devnet] [--participants 4] [--consensus raft|ibft] [--base-port 22000] [--nats-port 24222] [--fund 0xaddr,...] [--ready-timeout 120] [--reset]';
+
+/** GoQuorum calls it istanbul/IBFT; our BFT core implements QBFT (IBFT 2.0), so both names select it. */
+function consensusKind(v: string): 'raft' | 'qbft' {
+  if (v === 'raft') return 'raft';
+  if (v === 'ibft' || v === 'qbft' || v === 'istanbul') return 'qbft';
+  throw new Error(`--consensus must be raft or ibft, got ${JSON.stringify(v)}`);
+}
 
 function int(name: string, v: string): number {
   const n = Number(v);
@@ -51,6 +60,7 @@ async function main(): Promise<void> {
     options: {
       dir: { type: 'string', default: '.devnet' },
       participants: { type: 'string', default: '4' },
+      consensus: { type: 'string', default: 'raft' },
       'base-port': { type: 'string', default: '22000' },
       'nats-port': { type: 'string', default: '24222' },
       fund: { type: 'string', multiple: true },
@@ -74,6 +84,7 @@ async function main(): Promise<void> {
   const net = await startNetwork({
     dir,
     participants: resuming ? undefined : int('participants', values.participants),
+    consensusType: consensusKind(values.consensus),
     basePort: int('base-port', values['base-port']),
     natsPort: int('nats-port', values['nats-port']),
     fund: fund.length ? fund : undefined,
@@ -85,7 +96,7 @@ async function main(): Promise<void> {
   const rpcs = net.network.participants.map((p, i) => `${p.id}=${net.rpcUrls[i]}`).join(' ');
   const tms = net.network.participants.map((p, i) => `${p.id}=${net.tmUrls[i]}`).join(' ');
   const accounts = net.network.participants.map((p) => `${p.id}:${p.accounts.join(',')}`).join(' ');
-  console.log(`devnet READY (chainId ${net.network.chainId}) rpc: ${rpcs} | tm (Tessera API): ${tms} | accounts: ${accounts} | nats: ${net.natsUrl} | logs: ${path.join(dir, 'logs')} | Ctrl-C to stop`);
+  console.log(`devnet READY (chainId ${net.network.chainId}, ${net.network.consensus.type === 'raft' ? 'raft' : 'ibft/qbft'}) rpc: ${rpcs} | tm (Tessera API): ${tms} | accounts: ${accounts} | nats: ${net.natsUrl} | logs: ${path.join(dir, 'logs')} | Ctrl-C to stop`);
 }
 
 main().catch((err) => {

@@ -62,6 +62,9 @@ export class NoResponderError extends CodedError {
   }
 }
 
+/** How long a closing actor waits for its subscriptions to drain. */
+const DRAIN_TIMEOUT_MS = 2000;
+
 export function parseWith<T>(schema: ZodType<T>, value: unknown, what: string): T {
   const r = schema.safeParse(value);
   if (!r.success) throw new CodedError(ErrorCode.InvalidInput, `invalid ${what}: ${zodMessage(r.error)}`);
@@ -165,7 +168,13 @@ export function createBus(connection: NatsConnection, scope: Scope, actor: strin
     },
 
     async close(): Promise<void> {
-      await connection.drain().catch(() => connection.close());
+      // A connection the broker dropped (a revoked participant, a broker that died) is reconnecting, and
+      // drain() would wait for it: bounded, then closed outright.
+      let timer: NodeJS.Timeout | undefined;
+      const bounded = new Promise<void>((resolve) => (timer = setTimeout(resolve, DRAIN_TIMEOUT_MS)));
+      await Promise.race([connection.drain().catch(() => {}), bounded]);
+      clearTimeout(timer);
+      if (!connection.isClosed()) await connection.close().catch(() => {});
     },
   };
 }

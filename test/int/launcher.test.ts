@@ -201,12 +201,15 @@ describe('local launcher', () => {
     assert.equal(await databaseExists(`${prefix}p_p3`), false);
   });
 
+  /** Long enough for the stand-in actors to start on a loaded 2-core machine, so the failure is the intended one. */
+  const NEVER_READY_MS = 8_000;
+
   it('a network that never gets ready fails with the actor logs and leaves nothing running', async () => {
     let started: RunningNetwork | undefined;
     await assert.rejects(
-      startNetwork({ participants: 1, distDir: FAKE_DIST, dbPrefix: `${prefix}b`, env: { FAKE_CRASH: 'gateway' }, readyTimeoutMs: 3_000 }).then((n) => (started = n)),
+      startNetwork({ participants: 1, distDir: FAKE_DIST, dbPrefix: `${prefix}b`, env: { FAKE_CRASH: 'gateway' }, readyTimeoutMs: NEVER_READY_MS }).then((n) => (started = n)),
       (err: Error) => {
-        assert.match(err.message, /not ready after 3000 ms/);
+        assert.match(err.message, new RegExp(`not ready after ${NEVER_READY_MS} ms`));
         assert.match(err.message, /fake gateway crashing on purpose/);
         assert.match(err.message, /p1-state\.log/);
         return true;
@@ -219,9 +222,10 @@ describe('local launcher', () => {
 
   it('READY waits for every actor: an enclave that does not answer through its tm keeps the network not ready', async () => {
     await assert.rejects(
-      startNetwork({ participants: 1, distDir: FAKE_DIST, dbPrefix: `${prefix}d`, env: { FAKE_ENCLAVE_DOWN: '1' }, readyTimeoutMs: 3_000 }),
+      startNetwork({ participants: 1, distDir: FAKE_DIST, dbPrefix: `${prefix}d`, env: { FAKE_ENCLAVE_DOWN: '1' }, readyTimeoutMs: NEVER_READY_MS }),
       (err: Error) => {
-        assert.match(err.message, /not ready after 3000 ms: p1 enclave \(through its tm\): GET http:\/\/127\.0\.0\.1:\d+\/keys: HTTP 503 enclave away/);
+        assert.match(err.message, new RegExp(`not ready after ${NEVER_READY_MS} ms`));
+        assert.match(err.message, /p1 enclave \(through its tm\): GET http:\/\/127\.0\.0\.1:\d+\/keys: HTTP 503 enclave away/);
         return true;
       },
     );

@@ -1,12 +1,11 @@
 /**
- * A deterministic simulation harness for the Raft core: an in-memory network that drops, delays, reorders,
- * duplicates and partitions messages, nodes that crash and restart from exactly what they persisted, a fake
- * tick clock, and a safety checker that watches every step. Everything random comes from one seeded
- * generator, so a seed replays a run exactly.
+ * A deterministic simulation harness for the Raft core, on the generic SimNetwork (shared with the QBFT
+ * simulation), which drops, delays, reorders, duplicates and partitions messages and keeps the fake tick clock:
+ * here are the Raft nodes, which crash and restart from exactly what they persisted, and a safety checker that
+ * watches every step. Everything random comes from one seeded SimRandom, so a seed replays a run exactly.
  */
 import { entryAt, lastIndexOf } from '../../actors/consensus/raft/log.js';
 import { RaftMessage } from '../../actors/consensus/raft/messages.js';
-import { nextRandom } from '../../actors/consensus/raft/rng.js';
 import { createRaft, membership, step } from '../../actors/consensus/raft/index.js';
 import type {
   ConfigChange,
@@ -20,45 +19,9 @@ import type {
   RaftState,
   StepResult,
 } from '../../actors/consensus/raft/types.js';
+import { SimNetwork, SimRandom } from './sim-network.js';
 
-// ---------------------------------------------------------------------------------------------------------
-// Seeded randomness for the harness (separate from the nodes' own generators).
-
-export class SimRandom {
-  private state: number;
-
-  constructor(seed: number) {
-    this.state = seed | 0;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    const { value, next } = nextRandom(this.state);
-    this.state = next;
-    return value / 0x1_0000_0000;
-  }
-
-  /** Uniform integer in [min, max]. */
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-
-  chance(probability: number): boolean {
-    return this.next() < probability;
-  }
-
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(0, items.length - 1)];
-  }
-
-  shuffle<T>(items: T[]): T[] {
-    for (let i = items.length - 1; i > 0; i--) {
-      const j = this.int(0, i);
-      [items[i], items[j]] = [items[j], items[i]];
-    }
-    return items;
-  }
-}
+export { SimRandom };
 
 // ---------------------------------------------------------------------------------------------------------
 // Safety: checked from the outside on every step.
@@ -264,11 +227,6 @@ export interface SimOptions {
   trace?: (line: string) => void;
 }
 
-interface InFlight {
-  deliverAt: number;
-  message: RaftMessage;
-}
-
 /** What a node's shell would have on disk: exactly what `output.persist` told it, and what it applied. */
 interface Disk {
   hardState: HardState;
@@ -290,18 +248,12 @@ export class HarnessError extends Error {
 
 export class SimulatedCluster {
   readonly random: SimRandom;
+  /** Delivery, delays, duplicates, drops, partitions and the tick clock; its crash flags mirror `state === null`. */
+  readonly network: SimNetwork<RaftMessage>;
   readonly checker = new SafetyChecker();
   readonly nodes: SimNode[];
-  now = 0;
-  dropRate: number;
-  duplicateRate: number;
-  maxDelay: number;
-  /** Node id → group; messages only cross between nodes of the same group. null: no partition. */
-  partition: Map<string, number> | null = null;
-  messagesDelivered = 0;
   /** Conflicting tails removed from some node's log: proof that the repair path ran. */
   truncations = 0;
-  private inFlight: InFlight[] = [];
   private readonly stepFn: StepFn;
   private readonly onCommit: ((node: string, entry: Entry) => void)[] = [];
 
@@ -311,12 +263,15 @@ export class SimulatedCluster {
   ) {
     this.random = new SimRandom(scenario.seed);
     this.stepFn = options.stepFn ?? step;
-    this.dropRate = scenario.dropRate;
-    this.duplicateRate = scenario.duplicateRate;
-    this.maxDelay = scenario.maxDelay;
     const peers = Array.from({ length: scenario.nodeCount }, (_, i) => `n${i + 1}`);
     const spares = Array.from({ length: scenario.spareNodes }, (_, i) => `n${scenario.nodeCount + i + 1}`);
-    this.nodes = [...peers, ...spares].map((id) => {
+    const ids = [...peers, ...spares];
+    this.network = new SimNetwork<RaftMessage>(this.random, ids, {
+      dropRate: scenario.dropRate,
+      duplicateRate: scenario.duplicateRate,
+      maxDelay: scenario.maxDelay,
+    });
+    this.nodes = ids.map((id) => {
       const config: RaftConfig = {
         id,
         peers,
@@ -325,10 +280,20 @@ export class SimulatedCluster {
         electionTicksMax: scenario.electionTicksMax,
         heartbeatTicks: scenario.heartbeatTicks,
         maxEntriesPerAppend: scenario.maxEntriesPerAppend,
-        seed: this.random.int(0, 0x7fffffff),
+        seed: this.random.seed(),
       };
       return { id, config, state: createRaft(config), disk: { hardState: { term: 0, votedFor: null }, entries: [], appliedIndex: 0 } };
     });
+  }
+
+  /** The fake clock: ticks so far. */
+  get now(): number {
+    return this.network.now;
+  }
+
+  /** Messages that reached a live node and were stepped. */
+  get messagesDelivered(): number {
+    return this.network.stats.delivered;
   }
 
   node(id: string): SimNode {
@@ -354,12 +319,7 @@ export class SimulatedCluster {
 
   /** One tick of fake time: due messages arrive (in random order), then every live node ticks. */
   tick(): void {
-    this.now += 1;
-    const due: InFlight[] = [];
-    const later: InFlight[] = [];
-    for (const item of this.inFlight) (item.deliverAt <= this.now ? due : later).push(item);
-    this.inFlight = later;
-    for (const { message } of this.random.shuffle(due)) this.deliver(message);
+    for (const { message } of this.network.advance()) this.stepNode(this.node(message.to), { type: 'message', message });
     for (const node of this.random.shuffle(this.liveNodes())) this.stepNode(node, { type: 'tick' });
   }
 
@@ -373,6 +333,7 @@ export class SimulatedCluster {
     const node = this.node(id);
     if (node.state === null) return;
     node.state = null;
+    this.network.crash(id);
     this.trace(`crash ${id}`);
   }
 
@@ -390,33 +351,20 @@ export class SimulatedCluster {
       commitIndex,
     });
     node.disk.appliedIndex = commitIndex;
+    this.network.restart(id);
     this.checker.observeRestart(id, commitIndex);
     this.trace(`restart ${id} term=${node.disk.hardState.term} last=${node.disk.entries.length} hint=${commitIndex}`);
   }
 
   /** Cuts the network into the given groups (nodes not listed form one more group together). */
   cut(groups: string[][]): void {
-    this.partition = new Map();
-    groups.forEach((group, i) => group.forEach((id) => this.partition!.set(id, i)));
-    for (const node of this.nodes) if (!this.partition.has(node.id)) this.partition.set(node.id, groups.length);
+    this.network.cut(groups);
     this.trace(`cut ${JSON.stringify(groups)}`);
   }
 
   heal(): void {
-    this.partition = null;
+    this.network.heal();
     this.trace('heal');
-  }
-
-  private connected(a: string, b: string): boolean {
-    return this.partition === null || this.partition.get(a) === this.partition.get(b);
-  }
-
-  private deliver(message: RaftMessage): void {
-    const target = this.node(message.to);
-    if (target.state === null || !this.connected(message.from, message.to)) return;
-    if (this.dropRate > 0 && this.random.chance(this.dropRate)) return;
-    this.messagesDelivered += 1;
-    this.stepNode(target, { type: 'message', message });
   }
 
   private stepNode(node: SimNode, input: RaftInput): RaftOutput {
@@ -469,10 +417,7 @@ export class SimulatedCluster {
       const parsed = RaftMessage.safeParse(JSON.parse(JSON.stringify(message)));
       if (!parsed.success) throw new HarnessError(`invalid message ${JSON.stringify(message)}: ${parsed.error.message}`);
     }
-    const copies = this.duplicateRate > 0 && this.random.chance(this.duplicateRate) ? 2 : 1;
-    for (let i = 0; i < copies; i++) {
-      this.inFlight.push({ deliverAt: this.now + 1 + this.random.int(0, this.maxDelay), message });
-    }
+    this.network.send(message.from, message.to, message);
   }
 
   private checkCommitQuorum(node: SimNode, state: RaftState, entry: Entry): void {
@@ -545,7 +490,7 @@ export interface SimReport {
 /** Runs a scenario; throws SafetyViolation (on the first bad step), LivenessFailure or HarnessError. */
 export function runScenario(scenario: SimScenario, options: SimOptions = {}): SimReport {
   const cluster = new SimulatedCluster(scenario, options);
-  const { random } = cluster;
+  const { random, network } = cluster;
   let blockNumber = 0;
   let crashes = 0;
   let cuts = 0;
@@ -553,9 +498,9 @@ export function runScenario(scenario: SimScenario, options: SimOptions = {}): Si
 
   for (let t = 0; t < scenario.faultTicks; t++) {
     if (random.chance(scenario.partitionRate)) {
-      cluster.cut(randomPartition(random, cluster.nodes.map((n) => n.id)));
+      cluster.cut(network.randomPartition(network.nodeIds));
       cuts += 1;
-    } else if (cluster.partition !== null && random.chance(scenario.healRate)) {
+    } else if (network.partition !== null && random.chance(scenario.healRate)) {
       cluster.heal();
     }
     for (const node of cluster.nodes) {
@@ -591,7 +536,7 @@ export function runScenario(scenario: SimScenario, options: SimOptions = {}): Si
 
   // Faults stop: the network heals, every node comes back, nothing is dropped (delays and duplicates remain).
   cluster.heal();
-  cluster.dropRate = 0;
+  network.faults.dropRate = 0;
   for (const node of cluster.nodes) cluster.restart(node.id, random.chance(0.5));
   const ticksToRecover = awaitCommitEverywhere(cluster, { kind: 'block', block: { seed: scenario.seed, final: true } });
 
@@ -678,13 +623,4 @@ export function awaitCommitEverywhere(cluster: SimulatedCluster, data: EntryData
   throw new LivenessFailure(
     `proposal not committed on all nodes within ${bound} ticks of healing (committed by ${[...committedBy].join(',') || 'none'}); ${states}`,
   );
-}
-
-/** Splits nodes into two or three groups at random, or isolates one node. */
-function randomPartition(random: SimRandom, ids: string[]): string[][] {
-  if (random.chance(0.3)) return [[random.pick(ids)]];
-  const groupCount = random.chance(0.8) ? 2 : 3;
-  const groups: string[][] = Array.from({ length: groupCount }, () => []);
-  for (const id of ids) groups[random.int(0, groupCount - 1)].push(id);
-  return groups.filter((g) => g.length > 0);
 }

@@ -1,5 +1,5 @@
 /**
- * A generic seeded simulated network for deterministic consensus simulations (QBFT now, Raft later). It knows
+ * A generic seeded simulated network for deterministic consensus simulations (Raft and QBFT). It knows
  * nothing of the algorithm: messages are opaque values of type M, sent from one node id to another. Everything
  * random comes from one SimRandom, so a seed replays a run exactly.
  *
