@@ -20,16 +20,10 @@ import { databaseName, dropDatabase } from '../lib/postgres/admin.js';
 import { compileSimpleStorage } from '../test/support/contracts.js';
 import { rawWalletKeys } from './private.js';
 import { deriveKeys } from './sign.js';
+import { envInt } from './env.js';
 import { fmt, table } from './stats.js';
 import { deploySimpleStorage, runWalletMode, type WalletModeConfig, type WalletModeRun } from './wallet-mode.js';
 
-function envInt(name: string, dflt: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
-  return n;
-}
 
 const log = (m: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}`);
 

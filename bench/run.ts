@@ -49,17 +49,11 @@ import { deriveKeys, encodeSet, signLegacyTx, type Key } from './sign.js';
 import { distribution, fmt, table, type Distribution } from './stats.js';
 import { compareWallet, deploySimpleStorage, formatWalletMode, runWalletMode, walletProblems, type WalletComparison, type WalletModeConfig, type WalletModeResults } from './wallet-mode.js';
 import { BlockWatcher } from './watch.js';
+import { envInt } from './env.js';
 import { runConsensusComparison } from './consensus-compare.js';
 
 type Kind = 'transfer' | 'set';
 
-function envInt(name: string, dflt: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
-  return n;
-}
 
 /** How often each gateway's block watcher polls: finely when latency is the figure, coarser at saturation. */
 const PACED_POLL_MS = 10;

@@ -5,6 +5,14 @@
 # end, on errors, on Ctrl-C/SIGTERM and on the overall timeout.
 #
 #   BENCH_ONLY             comma-separated sections to run: wallet, batched, private (default: all three)
+#
+# npm run bench -- --consensus ibft: instead of the sections below, Raft and QBFT side by side in one run
+# (bench/consensus-compare.ts, ~6 min): a fresh 4-participant network per algorithm under the wallet load
+# (50 clients, one transaction per request, nonce order, receipts polled), SimpleStorage set in a closed loop
+# and paced at 50 TPS; prints TPS and p50/p95 per algorithm, QBFT ÷ Raft, QBFT's paced p50 ÷ its block period,
+# and the targets (QBFT TPS ≥ 0.8 × Raft's; QBFT paced p50 ≤ period + 100 ms). Knobs: BENCH_CONSENSUS_TXS
+# (2000), BENCH_QBFT_PERIOD_MS (1000), BENCH_WALLET_CLIENTS, BENCH_WALLET_WINDOW, BENCH_WALLET_PACED_TPS,
+# BENCH_WALLET_PACED_SECONDS, BENCH_PARTICIPANTS.
 # The wallet mode alone, with hardhat and the in-process rate (about 5 min with the defaults below):
 #   BENCH_ONLY=wallet npm run bench
 # Short:

@@ -154,7 +154,7 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
   const inbox: Input[] = [];
   let draining = false;
   let stopped = false;
-  let lastLeader: string | null = null;
+  let lastTargets = '';
 
   const enqueue = (input: Input) => {
     if (stopped) return;
@@ -217,10 +217,11 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
         if (out.events.length) await store.append(core.stream, 'any', out.events);
         apply(out);
         for (const answer of answers) answer();
-        const leader = core.status().leader;
-        if (leader !== lastLeader) {
-          log.info('leader changed', { leader, term: core.status().term });
-          lastLeader = leader;
+        // New proposers (a new Raft leader; a changed QBFT validator set) get what our gateway handed us.
+        const targets = core.forwardTargets().join(',');
+        if (targets !== lastTargets) {
+          log.info('forwarding to new proposers', { to: targets, ...pick(core.status()) });
+          lastTargets = targets;
           forward(pool.localPending());
         }
         scheduleProposal(); // a final block frees the slot of the block in flight; a tick may have made us proposer
@@ -356,6 +357,8 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
     },
   };
 }
+
+const pick = (s: { leader: string | null; term: number }) => ({ leader: s.leader, term: s.term });
 
 function streamOf(kind: NetworkDescription['consensus']['type']): string {
   return kind === 'raft' ? 'consensus-raft' : 'consensus-qbft';

@@ -20,23 +20,12 @@ import {
   type QbftScenario,
   type SimReport,
 } from './qbft-network.js';
+import { envInt, seedsToRun as seedsToRunFor } from './sim-network.js';
 
 const REPLAY = 'node --test dist/test/sim/qbft.test.js';
 
-function envInt(name: string): number | undefined {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return undefined;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value)) throw new Error(`${name} must be an integer, got ${raw}`);
-  return value;
-}
 
-function seedsToRun(): number[] {
-  const only = envInt('QBFT_SIM_SEED');
-  if (only !== undefined) return [only];
-  const runs = envInt('QBFT_SIM_RUNS') ?? 1000;
-  return Array.from({ length: runs }, (_, i) => i + 1);
-}
+const seedsToRun = () => seedsToRunFor('QBFT');
 
 const single = envInt('QBFT_SIM_SEED') !== undefined;
 const tracing = process.env.QBFT_SIM_TRACE === '1' && single;

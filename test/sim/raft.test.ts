@@ -23,23 +23,12 @@ import {
   type SimReport,
   type StepFn,
 } from './raft-network.js';
+import { seedsToRun as seedsToRunFor } from './sim-network.js';
 
 const REPLAY = 'node --test dist/test/sim/raft.test.js';
 
-function envInt(name: string): number | undefined {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return undefined;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value)) throw new Error(`${name} must be an integer, got ${raw}`);
-  return value;
-}
 
-function seedsToRun(): number[] {
-  const only = envInt('RAFT_SIM_SEED');
-  if (only !== undefined) return [only];
-  const runs = envInt('RAFT_SIM_RUNS') ?? 1000;
-  return Array.from({ length: runs }, (_, i) => i + 1);
-}
+const seedsToRun = () => seedsToRunFor('RAFT');
 
 test('random faults never break safety, and the cluster recovers once they stop', () => {
   const seeds = seedsToRun();

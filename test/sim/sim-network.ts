@@ -160,3 +160,21 @@ export class SimNetwork<M> {
     return groups.filter((g) => g.length > 0);
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Which seeds a simulation file runs: <PREFIX>_SIM_RUNS (default 1000, seeds 1..n) or <PREFIX>_SIM_SEED (one).
+
+export function envInt(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value)) throw new Error(`${name} must be an integer, got ${raw}`);
+  return value;
+}
+
+export function seedsToRun(prefix: 'RAFT' | 'QBFT', defaultRuns = 1000): number[] {
+  const only = envInt(`${prefix}_SIM_SEED`);
+  if (only !== undefined) return [only];
+  const runs = envInt(`${prefix}_SIM_RUNS`) ?? defaultRuns;
+  return Array.from({ length: runs }, (_, i) => i + 1);
+}
