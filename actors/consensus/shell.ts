@@ -11,11 +11,11 @@ import type { Logger } from '../../lib/logger.js';
 import { quantity } from '../../lib/hex.js';
 import type { NetworkDescription, ParticipantSecrets } from '../../lib/network/description.js';
 import { peerSender, subjects } from '../../lib/subjects.js';
-import { LoggedBlock, type LoggedTx } from './block-data.js';
+import type { LoggedBlock } from './block-data.js';
 import { TransactionsDroppedReport } from '../ledger/executor/messages.js';
 import { emptyOutput, mergeOutput, type CoreInput, type CoreOutput, type FinalBlock } from './core.js';
-import { createCore } from './cores.js';
-import { foldPoolEvents, POOL_STREAM, type ReceivedTx } from './events.js';
+import { POOL_STREAM, type ReceivedTx } from './events.js';
+import { restoreConsensus, toPoolTx, txsOf } from './restore.js';
 import { forwardChunks, MAX_BLOCK_HEX_CHARS } from './forwarding.js';
 import {
   CommittedRangeRequest,
@@ -27,7 +27,7 @@ import {
   type SubmittedTransaction,
 } from './messages.js';
 import { PeerEnvelope, PeerSigner, validatorPrivateKey, type PeerBody } from './peer-envelope.js';
-import { TxPool, type PoolTx } from './pool.js';
+import type { PoolTx } from './pool.js';
 import { policyFor } from './proposer-policy.js';
 
 export interface ConsensusDeps {
@@ -50,11 +50,7 @@ const REFORWARD_AFTER_MS = 1500;
 const RECENT_BLOCKS = 1024;
 const RANGE_REPLY_BYTES = 3 * 1024 * 1024;
 
-function toPoolTx(t: LoggedTx | ReceivedTx, accountNonce: bigint, local: boolean, now: number): PoolTx {
-  return { raw: t.raw, hash: t.hash, from: t.from.toLowerCase(), nonce: BigInt(t.nonce), gasLimit: BigInt(t.gasLimit), accountNonce, local, receivedAt: now };
-}
 
-const txsOf = (b: LoggedBlock) => b.transactions.map((t) => ({ hash: t.hash, from: t.from.toLowerCase(), nonce: BigInt(t.nonce) }));
 
 export function toCommittedBlock(f: FinalBlock): CommittedBlock {
   return {
@@ -75,27 +71,11 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
   const gasLimit = BigInt(network.genesis.gasLimit);
   const signer = new PeerSigner(network, validatorPrivateKey(deps.secrets.validatorPrivateKey));
 
-  // ---- restore: the actor's state is the fold of its events (the core's stream and the pool's)
-  const core = createCore({ network, secrets: deps.secrets, participant: me, seed: deps.seed }, await readStream(store, streamOf(params.type)));
-  const pooled = foldPoolEvents(await readStream(store, POOL_STREAM));
-  const pool = new TxPool();
-  /** Our own gateway's txs, which we answer for until they are final. */
-  const localHashes = new Set<string>();
+  // ---- restore: the actor's state is the fold of its events
+  const { core, pool, localHashes } = await restoreConsensus(store, { network, secrets: deps.secrets, participant: me, seed: deps.seed }, now());
   /** The last final blocks, to know sender and nonce of a tx our executor reports as dropped. */
   const recentlyFinal = new Map<number, LoggedBlock>();
   const forwardedAt = new Map<string, number>();
-
-  const restored = core.restored();
-  for (const b of restored.final) pool.noteCommitted(txsOf(b));
-  for (const b of restored.inFlight) pool.noteLogged(txsOf(b));
-  pool.noteDropped(pooled.dropped.map((t) => ({ hash: t.hash, from: t.from, nonce: BigInt(t.nonce) })));
-  // Our gateway's txs stay ours until final, even those already in an uncommitted Raft entry: if a new leader
-  // truncates that entry, they must come back as local, to be forwarded again.
-  for (const t of pooled.received) {
-    if (pool.isCommitted(t.hash)) continue;
-    localHashes.add(t.hash);
-    if (!pool.has(t.hash)) pool.add(toPoolTx(t, BigInt(t.accountNonce), true, now()));
-  }
   log.info('consensus restored', { algorithm: params.type, ...core.status(), finalHeight: core.finalHeight(), pooled: pool.size });
 
   // ---- persistence of pool receipts: acknowledged only once stored
@@ -360,13 +340,5 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
 
 const pick = (s: { leader: string | null; term: number }) => ({ leader: s.leader, term: s.term });
 
-function streamOf(kind: NetworkDescription['consensus']['type']): string {
-  return kind === 'raft' ? 'consensus-raft' : 'consensus-qbft';
-}
 
-async function readStream(store: EventStore, stream: string) {
-  const events = [];
-  for await (const e of store.streamEvents(stream)) events.push(e);
-  return events;
-}
 
