@@ -6,10 +6,11 @@ import { createLogger, type Logger } from '../../lib/logger.js';
 import { findParticipant, type NetworkDescription, type ParticipantSecrets } from '../../lib/network/description.js';
 import { tracer } from '../../lib/tracing.js';
 import { createAccounts } from './accounts.js';
+import { securityWarnings, type RpcSecurity } from './auth/config.js';
+import { createSecureRpcServer } from './auth/serve.js';
 import { createBusBackend } from './backend.js';
-import { createDispatcher } from './rpc/dispatch.js';
 import { createMethods } from './rpc/methods.js';
-import { closeServer, createRpcServer, listen } from './rpc/server.js';
+import { closeServer, listen } from './rpc/server.js';
 
 export interface GatewayOptions {
   network: NetworkDescription;
@@ -23,6 +24,8 @@ export interface GatewayOptions {
   port?: number;
   /** Allowed browser origins for CORS; default none. */
   corsOrigins?: readonly string[] | '*';
+  /** HTTPS and bearer tokens (auth/config.ts); default neither. */
+  security?: RpcSecurity;
   log?: Logger;
 }
 
@@ -51,12 +54,17 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
   await backend.start();
 
   const methods = createMethods({ backend, accounts, common, participant: participantId, privacyKey: participant.privacyPublicKey, log });
-  const dispatcher = createDispatcher(methods, { log, tracer: tracer('quorum.gateway'), participant: participantId });
-  const server = createRpcServer(dispatcher, { log, corsOrigins: o.corsOrigins });
+  const { server, scheme } = createSecureRpcServer({
+    methods,
+    dispatcher: { log, tracer: tracer('quorum.gateway'), participant: participantId },
+    transport: { log, corsOrigins: o.corsOrigins },
+    security: o.security,
+  });
   const host = o.host ?? '127.0.0.1';
   const address = await listen(server, host, o.port ?? participant.rpcPort);
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${urlHost}:${address.port}`;
+  const url = `${scheme}://${urlHost}:${address.port}`;
+  for (const warning of securityWarnings(address.address, o.security ?? {})) log.warn(warning, { url });
 
   let closing: Promise<void> | null = null;
   return {
