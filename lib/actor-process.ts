@@ -11,7 +11,7 @@ import { connectActor } from './nats/connect.js';
 import { loadNetwork, loadSecrets } from './network/load.js';
 import type { ActorName, NetworkDescription, ParticipantSecrets } from './network/description.js';
 import type { Scope } from './subjects.js';
-import { startTracing } from './tracing.js';
+import { shutdownTracing, startTracing } from './tracing.js';
 import { startCpuProfile } from './cpu-profile.js';
 
 export interface BaseRuntime {
@@ -60,7 +60,7 @@ async function run(actor: ActorName, withDatabase: boolean, start: (rt: BaseRunt
     process.exit(1);
   });
   try {
-    startTracing(`quorum-${actor}`);
+    await startTracing({ participant, actor });
     const stopProfile = await startCpuProfile(`${participant}-${actor}`);
     const network = await loadNetwork(required('QUORUM_NETWORK'));
     const secrets = await loadSecrets(required('QUORUM_SECRETS'), network);
@@ -85,6 +85,7 @@ async function run(actor: ActorName, withDatabase: boolean, start: (rt: BaseRunt
         await bus.close();
         await sql?.end({ timeout: 2 });
         await stopProfile?.();
+        await shutdownTracing(); // the last spans (this stop's included) reach the collector
       } catch (err) {
         log.error('unclean stop', {}, err);
       }

@@ -16,6 +16,8 @@ export const LoggedBlock = z.object({
   timestamp: z.number().int().nonnegative(),
   proposer: z.string(),
   transactions: z.array(LoggedTx),
+  /** Beside `transactions`: each one's traceparent, for the block's span links (not part of any digest). */
+  traceparents: z.array(z.string().max(128).nullable()).optional(),
 });
 export type LoggedBlock = z.infer<typeof LoggedBlock>;
 

@@ -6,6 +6,13 @@ import { z } from 'zod';
 import { Address, Hash32, HexBytes, HexQuantity } from '../../lib/hex.js';
 import { AdmittedTransaction } from '../../lib/ethereum/transaction-record.js';
 
+/**
+ * W3C traceparents of a group's members, index for index beside its transactions (null: that one had none),
+ * so whoever handles the group can link its span to every member's trace. Optional: older senders omit it.
+ */
+export const Traceparents = z.array(z.string().max(128).nullable()).max(1000).optional();
+export type Traceparents = z.infer<typeof Traceparents>;
+
 /** A block as consensus orders it: which signed transactions, in which order, at which height. */
 export const CommittedBlock = z.object({
   height: z.number().int().positive(),
@@ -19,12 +26,15 @@ export const CommittedBlock = z.object({
   extraData: HexBytes.optional(),
   /** Raw signed transactions (RLP / typed envelope), hex. */
   transactions: z.array(HexBytes),
+  /** Beside `transactions`: each one's traceparent as its gateway submitted it (see Traceparents). */
+  traceparents: z.array(z.string().max(128).nullable()).optional(),
 });
 export type CommittedBlock = z.infer<typeof CommittedBlock>;
 
 /** gateway → consensus: transactions the gateway has checked (signature, chain id, gas price, nonce). */
 export const SubmitTransactions = z.object({
   transactions: z.array(AdmittedTransaction).min(1).max(1000),
+  traceparents: Traceparents,
 });
 export type SubmitTransactions = z.infer<typeof SubmitTransactions>;
 export type SubmittedTransaction = SubmitTransactions['transactions'][number];

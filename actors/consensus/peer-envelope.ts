@@ -16,7 +16,7 @@ export const PeerBody = z.discriminatedUnion('kind', [
   /** The algorithm's own message (Raft or QBFT), validated by the core, which also checks who it claims to be from. */
   z.object({ kind: z.literal('core'), message: z.unknown() }),
   /** A follower hands the txs its gateway admitted to the leader. */
-  z.object({ kind: z.literal('forward'), from: z.string(), transactions: SubmitTransactions.shape.transactions }),
+  z.object({ kind: z.literal('forward'), from: z.string(), transactions: SubmitTransactions.shape.transactions, traceparents: SubmitTransactions.shape.traceparents }),
 ]);
 export type PeerBody = z.infer<typeof PeerBody>;
 

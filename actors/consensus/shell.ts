@@ -29,6 +29,7 @@ import {
 import { PeerEnvelope, PeerSigner, validatorPrivateKey, type PeerBody } from './peer-envelope.js';
 import type { PoolTx } from './pool.js';
 import { policyFor } from './proposer-policy.js';
+import { Attr, contextOf, linksTo, tracer } from '../../lib/tracing.js';
 
 export interface ConsensusDeps {
   network: NetworkDescription;
@@ -49,6 +50,9 @@ const REFORWARD_AFTER_MS = 1500;
 /** How many committed blocks back a drop report from our executor can refer to. */
 const RECENT_BLOCKS = 1024;
 const RANGE_REPLY_BYTES = 3 * 1024 * 1024;
+/** Traceparents kept for pooled txs at most (the map is cleared past it: only links are lost). */
+const MAX_TRACED_TXS = 100_000;
+const spans = tracer('quorum.consensus');
 
 
 
@@ -61,6 +65,7 @@ export function toCommittedBlock(f: FinalBlock): CommittedBlock {
     raftIndex: f.position.index,
     extraData: f.extraData,
     transactions: f.block.transactions.map((t) => t.raw),
+    ...(f.block.traceparents ? { traceparents: f.block.traceparents } : {}),
   };
 }
 
@@ -76,6 +81,19 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
   /** The last final blocks, to know sender and nonce of a tx our executor reports as dropped. */
   const recentlyFinal = new Map<number, LoggedBlock>();
   const forwardedAt = new Map<string, number>();
+  /** Each pooled tx's traceparent, as its gateway sent it: carried in forwards and blocks for span links. */
+  const traceOf = new Map<string, string>();
+  const noteTraces = (hashes: readonly string[], traceparents: readonly (string | null)[] | undefined, fallback: string | null) => {
+    if (traceOf.size > MAX_TRACED_TXS) traceOf.clear();
+    hashes.forEach((h, i) => {
+      const tp = traceparents?.[i] ?? fallback;
+      if (tp) traceOf.set(h, tp);
+    });
+  };
+  const tracesOf = (hashes: readonly string[]): (string | null)[] | undefined => {
+    const tps = hashes.map((h) => traceOf.get(h) ?? null);
+    return tps.some((tp) => tp !== null) ? tps : undefined;
+  };
   log.info('consensus restored', { algorithm: params.type, ...core.status(), finalHeight: core.finalHeight(), pooled: pool.size });
 
   // ---- persistence of pool receipts: acknowledged only once stored
@@ -97,7 +115,10 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
     if (targets.length === 0 || txs.length === 0) return;
     const t = now();
     for (const tx of txs) forwardedAt.set(tx.hash, t);
-    for (const chunk of forwardChunks(txs)) for (const to of targets) sendPeer(to, { kind: 'forward', from: me, transactions: chunk });
+    for (const chunk of forwardChunks(txs)) {
+      const traceparents = tracesOf(chunk.map((tx) => tx.hash));
+      for (const to of targets) sendPeer(to, { kind: 'forward', from: me, transactions: chunk, ...(traceparents ? { traceparents } : {}) });
+    }
   };
 
   // ---- proposing: the core says whether we may (proposalHeight), the policy says when
@@ -113,6 +134,8 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
       proposer: me,
       transactions: txs.map((t) => ({ raw: t.raw, hash: t.hash, from: t.from, nonce: quantity(t.nonce), gasLimit: quantity(t.gasLimit) })),
     };
+    const traceparents = tracesOf(txs.map((tx) => tx.hash));
+    if (traceparents) block.traceparents = traceparents;
     log.debug('proposing', { height, txs: txs.length, pool: pool.size });
     return { type: 'propose', block };
   };
@@ -181,9 +204,21 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
       for (const t of txs) {
         localHashes.delete(t.hash);
         forwardedAt.delete(t.hash);
+        traceOf.delete(t.hash);
       }
       policy.finalised(now());
-      bus.publish(subjects.committedBlocks(scope), toCommittedBlock(f));
+      // The block's span continues its first transaction's trace and links every one's; its context travels
+      // with the block to every executor.
+      const tps = f.block.traceparents ?? [];
+      spans.startActiveSpan(
+        'consensus block final',
+        { attributes: { [Attr.blockNumber]: f.block.height, [Attr.batchSize]: f.block.transactions.length, [Attr.participant]: me }, links: linksTo(tps) },
+        contextOf(tps.find((tp) => tp) ?? null),
+        (span) => {
+          bus.publish(subjects.committedBlocks(scope), toCommittedBlock(f));
+          span.end();
+        },
+      );
       log.debug('final', { height: f.block.height, txs: f.block.transactions.length });
     }
   };
@@ -231,12 +266,13 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
       return;
     }
     const t = now();
+    noteTraces(body.transactions.map((tx) => tx.hash), body.traceparents, ctx.traceparent);
     for (const tx of body.transactions) pool.add(toPoolTx(tx, BigInt(tx.accountNonce), false, t));
     policy.arrived(body.transactions.length, t);
     scheduleProposal();
   });
 
-  bus.serve(subjects.submitTxs(scope), SubmitTransactions, async (req) => {
+  bus.serve(subjects.submitTxs(scope), SubmitTransactions, async (req, ctx) => {
     const accepted: string[] = [];
     const rejected: { hash: string; reason: string }[] = [];
     const toStore: ReceivedTx[] = [];
@@ -247,6 +283,7 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
       else if (pool.has(tx.hash)) accepted.push(tx.hash);
       else toStore.push(received(tx));
     }
+    noteTraces(req.transactions.map((tx) => tx.hash), req.traceparents, ctx.traceparent);
     const t = now();
     const candidates = toStore.map((tx) => toPoolTx(tx, BigInt(tx.accountNonce), true, t));
     // Proposers get them while we persist: the forward is not what makes them durable here, and waiting for

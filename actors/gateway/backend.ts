@@ -321,7 +321,7 @@ export function createBusBackend(bus: Bus, opts: BusBackendOptions): BusBackend 
 
   // A submission that timed out may have been received: it is not sent again (the client may; consensus' pool
   // takes the same transaction twice as once, by hash).
-  const batcher = createSubmitBatcher((transactions) => write(subjects.submitTxs(scope), { transactions }, Replies.submit, 'submit', submitTimeoutMs), opts.batching);
+  const batcher = createSubmitBatcher((transactions, traceparents) => write(subjects.submitTxs(scope), { transactions, ...(traceparents.some(Boolean) ? { traceparents } : {}) }, Replies.submit, 'submit', submitTimeoutMs), opts.batching);
 
   return {
     async start() {

@@ -7,6 +7,7 @@
  * accepted, or rejected with the reason consensus gave (or a generic one when it gave none).
  */
 import { CodedError, ErrorCode, asCodedError } from '../../lib/errors.js';
+import { Attr, contextOf, currentTraceparent, inSpan, linksTo, tracer } from '../../lib/tracing.js';
 import type { AdmittedTransaction } from '../../lib/ethereum/transaction-record.js';
 
 /** What the gateway submits: the shared transaction record (lib/ethereum/transaction-record.ts). */
@@ -36,11 +37,20 @@ export interface SubmitBatcherOptions {
 
 interface Waiter {
   tx: SubmitTx;
+  /** The submitter's span (its RPC call), continued by the batch's span and linked from it. */
+  traceparent: string | null;
   resolve: () => void;
   reject: (err: CodedError) => void;
 }
 
-export function createSubmitBatcher(send: (txs: SubmitTx[]) => Promise<SubmitReply>, opts: SubmitBatcherOptions = {}): SubmitBatcher {
+const t = tracer('quorum.gateway');
+
+/**
+ * `send` gets the transactions and, beside them, each one's traceparent (null when it had none), so the next
+ * hop can link every member, not just the first, to the batch. It runs inside the batch's span: a child of
+ * the first member's span, linked to every member's.
+ */
+export function createSubmitBatcher(send: (txs: SubmitTx[], traceparents: (string | null)[]) => Promise<SubmitReply>, opts: SubmitBatcherOptions = {}): SubmitBatcher {
   const windowMs = opts.windowMs ?? 0;
   const maxBatch = Math.min(Math.max(opts.maxBatch ?? 200, 1), 1000);
   const maxInFlight = Math.max(opts.maxInFlight ?? 1, 1);
@@ -79,14 +89,16 @@ export function createSubmitBatcher(send: (txs: SubmitTx[]) => Promise<SubmitRep
     // The same transaction submitted twice in one window travels once; both callers get its outcome.
     const seen = new Set<string>();
     const txs: SubmitTx[] = [];
+    const traceparents: (string | null)[] = [];
     for (const w of batch) {
       const h = w.tx.hash.toLowerCase();
       if (seen.has(h)) continue;
       seen.add(h);
       txs.push(w.tx);
+      traceparents.push(w.traceparent);
     }
     inFlight++;
-    send(txs)
+    inSpan(t, 'gateway submit batch', { [Attr.batchSize]: txs.length }, () => send(txs, traceparents), contextOf(traceparents[0]), linksTo(traceparents))
       .then(
         (reply) => settle(batch, reply),
         (err) => {
@@ -104,7 +116,7 @@ export function createSubmitBatcher(send: (txs: SubmitTx[]) => Promise<SubmitRep
     submit(tx) {
       if (closed) return Promise.reject(new CodedError(ErrorCode.Unavailable, 'gateway is shutting down'));
       return new Promise<void>((resolve, reject) => {
-        queue.push({ tx, resolve, reject });
+        queue.push({ tx, traceparent: currentTraceparent(), resolve, reject });
         if (queue.length >= maxBatch) flush();
         else schedule();
       });

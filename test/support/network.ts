@@ -12,6 +12,7 @@ import { after, before } from 'node:test';
 import { HDNodeWallet, JsonRpcProvider, Network, Wallet, keccak256, toUtf8Bytes } from 'ethers';
 import { startNetwork, type RunningNetwork, type StartOptions } from '../../cli/launcher/network-runner.js';
 
+import { databaseName, dropDatabase } from '../../lib/postgres/admin.js';
 export { startNetwork };
 export type { RunningNetwork, StartOptions };
 export type { ActorName } from '../../lib/network/description.js';
@@ -199,7 +200,12 @@ export class TestNetwork {
     try {
       net = await startNetwork(startOptions);
     } catch (err) {
-      if (!rest.dir) await rm(dir, { recursive: true, force: true }).catch(() => {});
+      // The launcher keeps the databases of a network that failed to start in a caller-chosen dir (ours): drop them.
+      if (!rest.dir) {
+        const n = startOptions.participants ?? 4;
+        for (let i = 1; i <= n; i++) await dropDatabase(databaseName(dbPrefix, `p${i}`)).catch(() => {});
+        await rm(dir, { recursive: true, force: true }).catch(() => {});
+      }
       throw err;
     }
     return new TestNetwork(net, label, startOptions, keys);

@@ -16,7 +16,7 @@ import { fromHex, quantity, toHex } from '../../../lib/hex.js';
 import type { Logger } from '../../../lib/logger.js';
 import type { NetworkDescription } from '../../../lib/network/description.js';
 import { subjects, type StateKind } from '../../../lib/subjects.js';
-import { Attr, inSpan, tracer } from '../../../lib/tracing.js';
+import { Attr, inSpan, linksTo, tracer } from '../../../lib/tracing.js';
 import { CommittedBlock, CommittedRangeReply } from '../../consensus/messages.js';
 import { BlockExecuted, LedgerQuery, type BlockReceipts, type TransactionsDroppedReport } from './messages.js';
 import { StateNodesReply } from '../state/messages.js';
@@ -241,7 +241,7 @@ export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promi
       while (!stopped && waiting.has(nextHeight())) {
         const batch: { executed: ExecutedBlock; source: CommittedBlock }[] = [];
         let txs = 0;
-        await inSpan(t, 'executor blocks', { [Attr.blockNumber]: nextHeight(), [Attr.participant]: scope.participant }, async () => {
+        await inSpan(t, 'executor blocks', { [Attr.blockNumber]: nextHeight(), [Attr.participant]: scope.participant }, async (span) => {
           const t0 = performance.now();
           try {
             for (let h = nextHeight(); waiting.has(h) && batch.length < MAX_BATCH_BLOCKS && txs < MAX_BATCH_TXS; h++) {
@@ -249,8 +249,11 @@ export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promi
               waiting.delete(h);
               batch.push({ executed: await engine.executeBlock(source), source });
               txs += source.transactions.length;
+              // Every transaction's trace reaches its execution here, through a link (no span per transaction).
+              if (source.traceparents) span.addLinks(linksTo(source.traceparents));
             }
             const t1 = performance.now();
+            span.setAttributes({ [Attr.lastBlockNumber]: batch[batch.length - 1].source.height, [Attr.batchSize]: txs });
             const events = await storeBlocks(batch);
             storedHead = engine.head();
             for (const { executed } of batch) publishReceipts(executed);
