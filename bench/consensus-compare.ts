@@ -16,7 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startNetwork, type RunningNetwork } from '../cli/launcher/network-runner.js';
 import type { ConsensusKind } from '../lib/network/description.js';
-import { databaseName, dropDatabase } from '../lib/postgres/admin.js';
+import { databaseName, dropDatabase } from '../cli/postgres-admin.js';
 import { compileSimpleStorage } from '../test/support/contracts.js';
 import { rawWalletKeys } from './private.js';
 import { deriveKeys } from './sign.js';

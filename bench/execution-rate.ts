@@ -6,7 +6,7 @@
  *   node dist/bench/execution-rate.js [transfer|set] [count]
  */
 import { ExecutionEngine } from '../actors/ledger/executor/engine.js';
-import { devKey, devNetwork, selector, signLegacyTx, uintWord } from '../actors/ledger/executor/dev-tx.js';
+import { devKey, devNetwork, selector, signLegacyTx, uintWord } from '../test/support/dev-tx.js';
 import type { CommittedBlock } from '../actors/consensus/messages.js';
 import { compileSimpleStorage } from '../test/support/contracts.js';
 

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startNetwork } from './launcher/network-runner.js';
 import { loadNetwork } from '../lib/network/load.js';
-import { databaseName, dropDatabase, listDatabases } from '../lib/postgres/admin.js';
+import { databaseName, dropDatabase, listDatabases } from './postgres-admin.js';
 
 const USAGE =
   'usage: devnet [--dir .devnet] [--participants 4] [--consensus raft|ibft] [--base-port 22000] [--nats-port 24222] [--fund 0xaddr,...] [--ready-timeout 120] [--reset]';

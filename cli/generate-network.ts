@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { generateNetworkFiles } from '../lib/network/generate.js';
+import { generateNetworkFiles } from './network/generate.js';
 
 const USAGE = `usage: generate-network --out <dir> [--participants N] [--base-port P] [--chain-id ID] [--name NAME] [--fund 0xaddr,...] [--force]`;
 

@@ -9,7 +9,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { loadNetwork } from '../lib/network/load.js';
-import { natsServerConfig } from '../lib/nats/server-config.js';
+import { natsServerConfig } from './nats/server-config.js';
 
 const USAGE = 'usage: nats-config --network <network.json> [--port 4222] [--host 127.0.0.1] [--max-payload 8MB] [--out FILE]';
 

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { loadNetwork } from '../lib/network/load.js';
 import { sourceFromDir } from './audit/source.js';
-import { networkPaths } from '../lib/network/generate.js';
+import { networkPaths } from './network/generate.js';
 import { buildTimeline, formatTimeline, type TraceEventRow } from './trace/timeline.js';
 
 const USAGE = 'usage: trace <tx hash> [--dir <devnet dir> | --database <url>] [--participant <id>] [--json]';

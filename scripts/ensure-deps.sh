@@ -14,7 +14,7 @@
 #                      has none — a role `quorum` (password `quorum`, LOGIN CREATEDB; dev only) is
 #                      created through the local socket as the postgres OS user, and
 #                      postgres://quorum:quorum@127.0.0.1:<port>/postgres is written to .run/pg-url,
-#                      which lib/postgres/admin.ts reads when QUORUM_PG_URL is not set.
+#                      which cli/postgres-admin.ts reads when QUORUM_PG_URL is not set.
 #   4. `npm run build`
 #
 # Env: QUORUM_PG_URL (admin URL override), QUORUM_PG_PORT (local cluster port, default 5432), SKIP_BUILD=1 (skip step 4), SKIP_NPM=1 (skip step 1).
@@ -155,7 +155,7 @@ else
     mkdir -p "$(dirname "$PG_URL_FILE")"
     (umask 077; echo "$FALLBACK" >"$PG_URL_FILE")
     PG_URL=$FALLBACK
-    log "wrote $PG_URL_FILE (used by lib/postgres/admin.ts when QUORUM_PG_URL is unset)"
+    log "wrote $PG_URL_FILE (used by cli/postgres-admin.ts when QUORUM_PG_URL is unset)"
   fi
 fi
 

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import type { NatsServerRef } from '../../lib/nats/server.js';
+import type { NatsServerRef } from '../nats/server.js';
 import { writeJsonAtomic } from './atomic-write.js';
 
 export const NatsServerRecord = z.object({

@@ -16,8 +16,8 @@ import { parseWith } from '../../lib/bus.js';
 import { toHex } from '../../lib/hex.js';
 import type { StoredEvent } from '../../lib/event-store/event-store.js';
 import { loadNetwork, loadSecrets } from '../../lib/network/load.js';
-import { networkPaths } from '../../lib/network/generate.js';
-import { databaseName, databaseUrl } from '../../lib/postgres/admin.js';
+import { networkPaths } from '../network/generate.js';
+import { databaseName, databaseUrl } from '../postgres-admin.js';
 import type { NetworkDescription, ParticipantSecrets } from '../../lib/network/description.js';
 import { LauncherState } from '../admin/launcher-state.js';
 import {

@@ -12,9 +12,9 @@ import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { NetworkDescription, ParticipantSecrets } from '../../lib/network/description.js';
-import { generateNetwork, writeNetwork, writeSecretsFile, type GenerateOptions } from '../../lib/network/generate.js';
+import { generateNetwork, writeNetwork, writeSecretsFile, type GenerateOptions } from '../network/generate.js';
 import { loadNetwork, loadSecrets } from '../../lib/network/load.js';
-import { natsServerConfig } from '../../lib/nats/server-config.js';
+import { natsServerConfig } from '../nats/server-config.js';
 import {
   GeneratedFile,
   NATS_CLIENT_PORT,

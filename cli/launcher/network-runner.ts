@@ -19,15 +19,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ActorName, NetworkDescription, Participant, ParticipantSecrets } from '../../lib/network/description.js';
-import { generateNetworkFiles, networkPaths, type GenerateOptions } from '../../lib/network/generate.js';
+import { generateNetworkFiles, networkPaths, type GenerateOptions } from '../network/generate.js';
 import { loadNetwork, loadSecrets } from '../../lib/network/load.js';
 import { watchNetworkFile } from '../../lib/network/watch.js';
-import { applyPermissionList, startNatsServer, type NatsServer } from '../../lib/nats/server.js';
+import { applyPermissionList, startNatsServer, type NatsServer } from '../nats/server.js';
 import { natsServerRecord, readLauncherState, writeLauncherState, type LauncherState } from '../admin/launcher-state.js';
 import { permitParticipant, revokeParticipant, type PermitOptions } from '../admin/permissions.js';
-import { createDatabase, databaseName, databaseUrl, dropDatabase } from '../../lib/postgres/admin.js';
-import { freePorts, isPortFree } from '../../lib/ports.js';
-import { hasExited, killGroup, spawnBound, tailFile, terminate, waitExit } from '../../lib/child.js';
+import { createDatabase, databaseName, databaseUrl, dropDatabase } from '../postgres-admin.js';
+import { freePorts, isPortFree } from '../ports.js';
+import { hasExited, killGroup, spawnBound, tailFile, terminate, waitExit } from './child.js';
 
 /** Order in which a participant's actors are started (stores first, the public endpoint last). */
 export const ACTOR_START_ORDER: readonly ActorName[] = ['enclave', 'tm', 'state', 'privateState', 'executor', 'consensus', 'gateway'];

@@ -21,7 +21,7 @@ import { ACTOR_START_ORDER, actorEntry, DIST_DIR, REPO_DIR, startNetwork } from 
 import { parseEnvFile } from '../../cli/deploy/config.js';
 import { GeneratedFile, natsService, postgresDatabase, postgresPasswordVar, postgresRole, serviceName } from '../../cli/deploy/layout.js';
 import { ACTORS, type ActorName, type NetworkDescription } from '../../lib/network/description.js';
-import { findNatsServerBinary } from '../../lib/nats/server.js';
+import { findNatsServerBinary } from '../../cli/nats/server.js';
 
 const execFileP = promisify(execFile);
 const COMPOSE_FILE = path.join(REPO_DIR, 'infra', 'docker-compose.yml');

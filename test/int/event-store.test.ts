@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import postgres, { type Sql } from 'postgres';
 import { EventStore } from '../../lib/event-store/event-store.js';
 import { CodedError, ErrorCode } from '../../lib/errors.js';
-import { createDatabase, databaseUrl, dropDatabase } from '../../lib/postgres/admin.js';
+import { createDatabase, databaseUrl, dropDatabase } from '../../cli/postgres-admin.js';
 
 const dbName = `quorum_test_es_${randomBytes(4).toString('hex')}`;
 let sql: Sql;

@@ -13,7 +13,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import { ACTOR_START_ORDER, actorEntry, startNetwork, DIST_DIR, REPO_DIR, type RunningNetwork } from '../../cli/launcher/network-runner.js';
-import { databaseExists } from '../../lib/postgres/admin.js';
+import { databaseExists } from '../../cli/postgres-admin.js';
 
 const execFileP = promisify(execFile);
 
@@ -245,7 +245,7 @@ describe('local launcher', () => {
     assert.ok(pids.every(alive));
     parent.kill('SIGKILL');
     await until(() => pids.every((p) => !alive(p)), 10_000, 'children to die with their parent');
-    const { dropDatabase } = await import('../../lib/postgres/admin.js');
+    const { dropDatabase } = await import('../../cli/postgres-admin.js');
     await dropDatabase(`${prefix}c_p1`);
     await rm(dir, { recursive: true, force: true });
   });

@@ -1,6 +1,6 @@
 /**
  * The broker enforces the permission list: a real nats-server, started by the project with the
- * configuration generated from the network description (lib/nats/server-config.ts ← lib/subjects.ts).
+ * configuration generated from the network description (cli/nats/server-config.ts ← lib/subjects.ts).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,9 +10,9 @@ import path from 'node:path';
 import { createUser } from '@nats-io/nkeys';
 import { errors, type NatsConnection, type Msg, type Status } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
-import { generateNetwork, writeNetwork, type GeneratedNetwork } from '../../lib/network/generate.js';
+import { generateNetwork, writeNetwork, type GeneratedNetwork } from '../../cli/network/generate.js';
 import type { ActorName } from '../../lib/network/description.js';
-import { startNatsServer, type NatsServer } from '../../lib/nats/server.js';
+import { startNatsServer, type NatsServer } from '../../cli/nats/server.js';
 import { connectAs, connectActor } from '../../lib/nats/connect.js';
 import { subjects } from '../../lib/subjects.js';
 

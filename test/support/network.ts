@@ -12,7 +12,7 @@ import { after, before } from 'node:test';
 import { HDNodeWallet, JsonRpcProvider, Network, Wallet, keccak256, toUtf8Bytes } from 'ethers';
 import { startNetwork, type RunningNetwork, type StartOptions } from '../../cli/launcher/network-runner.js';
 
-import { databaseName, dropDatabase } from '../../lib/postgres/admin.js';
+import { databaseName, dropDatabase } from '../../cli/postgres-admin.js';
 export { startNetwork };
 export type { RunningNetwork, StartOptions };
 export type { ActorName } from '../../lib/network/description.js';

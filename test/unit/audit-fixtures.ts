@@ -4,7 +4,7 @@
  */
 import { bytesToHex, hexToBytes } from '@ethereumjs/util';
 import { ExecutionEngine, type ExecutedBlock } from '../../actors/ledger/executor/engine.js';
-import { addressOf, devKey, devNetwork, signLegacyTx } from '../../actors/ledger/executor/dev-tx.js';
+import { addressOf, devKey, devNetwork, signLegacyTx } from '../support/dev-tx.js';
 import { eventHash, GENESIS_HASH } from '../../lib/event-store/event-store.js';
 import { canonicalJson } from '../../lib/event-store/canonical-json.js';
 import { createLedgerCommon, keccak256 as keccak } from '../../lib/ethereum/chain.js';

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import nacl from 'tweetnacl';
 import { ErrorCode } from '../../lib/errors.js';
-import { generateNetwork } from '../../lib/network/generate.js';
+import { generateNetwork } from '../../cli/network/generate.js';
 import { createLocalEnclave, type KeyPair } from '../../actors/enclave/local-enclave.js';
 import { KeyUnlockError, lockKey, unlockKey } from '../../actors/enclave/locked-key.js';
 import { payloadHash } from '../../actors/enclave/payload-hash.js';

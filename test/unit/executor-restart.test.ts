@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Interface } from 'ethers';
 import { ExecutionEngine, ExecutionEnvironmentError, type ExecutedBlock } from '../../actors/ledger/executor/engine.js';
-import { addressOf, devKey, devNetwork, sign1559Tx, signLegacyTx, uintWord } from '../../actors/ledger/executor/dev-tx.js';
+import { addressOf, devKey, devNetwork, sign1559Tx, signLegacyTx, uintWord } from '../support/dev-tx.js';
 import { readAccount, readCode, readStorage } from '../../actors/ledger/state/trie-reader.js';
 import { toHex } from '../../lib/hex.js';
 import type { CommittedBlock } from '../../actors/consensus/messages.js';

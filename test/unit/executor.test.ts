@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Interface, JsonRpcProvider, Network, id as ethersId, type JsonRpcPayload, type JsonRpcResult } from 'ethers';
 import { ExecutionEngine, type ExecutedBlock } from '../../actors/ledger/executor/engine.js';
 import { createLedgerCommon } from '../../lib/ethereum/chain.js';
-import { addressOf, devKey, devNetwork, sign1559Tx, signLegacyTx, uintWord } from '../../actors/ledger/executor/dev-tx.js';
+import { addressOf, devKey, devNetwork, sign1559Tx, signLegacyTx, uintWord } from '../support/dev-tx.js';
 import { RpcBlock, RpcLog, RpcReceipt, RpcTransaction } from '../../actors/ledger/executor/messages.js';
 import { readAccount } from '../../actors/ledger/state/trie-reader.js';
 import { toHex } from '../../lib/hex.js';

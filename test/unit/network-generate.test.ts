@@ -7,10 +7,10 @@ import path from 'node:path';
 import { fromSeed } from '@nats-io/nkeys';
 import { privateToAddress } from '@ethereumjs/util';
 import { ACTORS, NetworkDescription, ParticipantSecrets } from '../../lib/network/description.js';
-import { generateNetwork, generateNetworkFiles, DEFAULT_FUND_BALANCE } from '../../lib/network/generate.js';
+import { generateNetwork, generateNetworkFiles, DEFAULT_FUND_BALANCE } from '../../cli/network/generate.js';
 import { loadNetwork, loadSecrets } from '../../lib/network/load.js';
-import { natsServerConfig } from '../../lib/nats/server-config.js';
-import { databaseName, databaseUrl } from '../../lib/postgres/admin.js';
+import { natsServerConfig } from '../../cli/nats/server-config.js';
+import { databaseName, databaseUrl } from '../../cli/postgres-admin.js';
 
 const FUNDED = '0x' + 'Ab'.repeat(20);
 

@@ -1,7 +1,7 @@
 /** The permission list as data: generating one participant, adding and removing it, choosing its id and ports. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateNetwork, generateParticipant } from '../../lib/network/generate.js';
+import { generateNetwork, generateParticipant } from '../../cli/network/generate.js';
 import { checkNetwork, checkSecrets } from '../../lib/network/load.js';
 import { CodedError, ErrorCode } from '../../lib/errors.js';
 import { addParticipant, nextParticipantId, nextParticipantPorts, removeParticipant } from '../../cli/admin/participants.js';

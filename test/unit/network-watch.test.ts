@@ -5,7 +5,7 @@ import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { NetworkDescription } from '../../lib/network/description.js';
-import { generateNetwork } from '../../lib/network/generate.js';
+import { generateNetwork } from '../../cli/network/generate.js';
 import { networkFileOf, watchNetworkFile } from '../../lib/network/watch.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -13,7 +13,7 @@ import secp256k1 from 'secp256k1';
 import { createLedgerCommon } from '../../lib/ethereum/chain.js';
 import { decodeRawTransaction, signPrivateTransaction, PAYLOAD_HASH_BYTES, PRIVATE_V_OFFSET, type DecodedTx } from '../../lib/ethereum/transaction.js';
 import { admitTransaction } from '../../actors/gateway/tx-admission.js';
-import { addressOf, devKey, signLegacyTx } from '../../actors/ledger/executor/dev-tx.js';
+import { addressOf, devKey, signLegacyTx } from '../support/dev-tx.js';
 import { ErrorCode } from '../../lib/errors.js';
 import { fromHex, toHex } from '../../lib/hex.js';
 

@@ -9,7 +9,7 @@ import { sha3_512 } from '@noble/hashes/sha3';
 import { AbiCoder, Interface, getCreateAddress } from 'ethers';
 import secp256k1 from 'secp256k1';
 import { ExecutionEngine, type FetchPayloads } from '../../actors/ledger/executor/engine.js';
-import { addressOf, devKey, devNetwork, signLegacyTx, uintWord } from '../../actors/ledger/executor/dev-tx.js';
+import { addressOf, devKey, devNetwork, signLegacyTx, uintWord } from '../support/dev-tx.js';
 import type { CommittedBlock } from '../../actors/consensus/messages.js';
 import type { ReceivedPayload } from '../../actors/tm/messages.js';
 import { createLedgerCommon } from '../../lib/ethereum/chain.js';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Interface } from 'ethers';
 import { ExecutionEngine, type ExecutedBlock } from '../../actors/ledger/executor/engine.js';
-import { addressOf, devKey, devNetwork, signLegacyTx, uintWord } from '../../actors/ledger/executor/dev-tx.js';
+import { addressOf, devKey, devNetwork, signLegacyTx, uintWord } from '../support/dev-tx.js';
 import { readAccount, readCode, readStorage, StateNotAvailableError, type NodeSource } from '../../actors/ledger/state/trie-reader.js';
 import { toHex } from '../../lib/hex.js';
 import { compileSimpleStorage } from '../support/contracts.js';

@@ -3,8 +3,8 @@
  * (lib/subjects.ts). One NKEY user per actor per participant; nobody else can connect (no
  * anonymous user, no no_auth_user). Checked against nats-server 2.9 (`nats-server -t -c <file>`).
  */
-import { ACTORS, type ActorName, type NetworkDescription } from '../network/description.js';
-import { permissionsFor, type Permissions } from '../subjects.js';
+import { ACTORS, type ActorName, type NetworkDescription } from '../../lib/network/description.js';
+import { permissionsFor, type Permissions } from '../../lib/subjects.js';
 
 export interface NatsConfigOptions {
   port: number;
@@ -53,7 +53,7 @@ function subjectPermission(allow: string[]): string {
 export function natsServerConfig(network: NetworkDescription, opts: NatsConfigOptions): string {
   const host = opts.host ?? '127.0.0.1';
   const lines: string[] = [];
-  lines.push(`# Generated from the description of network ${q(network.name)} by lib/nats/server-config.ts. Do not edit.`);
+  lines.push(`# Generated from the description of network ${q(network.name)} by cli/nats/server-config.ts. Do not edit.`);
   if (opts.serverName) lines.push(`server_name: ${q(opts.serverName)}`);
   lines.push(`listen: ${q(`${host}:${opts.port}`)}`);
   lines.push(`max_payload: ${opts.maxPayload ?? '8MB'}`);

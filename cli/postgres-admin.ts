@@ -16,8 +16,8 @@ import postgres from 'postgres';
 
 export const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 
-/** <repo>/.run/pg-url (this file compiles to <repo>/dist/lib/postgres/admin.js). */
-export const PG_URL_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '.run', 'pg-url');
+/** <repo>/.run/pg-url (this file compiles to <repo>/dist/cli/postgres-admin.js). */
+export const PG_URL_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '.run', 'pg-url');
 
 export function adminUrl(): string {
   const env = process.env.QUORUM_PG_URL?.trim();

@@ -14,7 +14,7 @@ import { createUser } from '@nats-io/nkeys';
 import nacl from 'tweetnacl';
 import { DEV_SCRYPT_N, lockKey } from '../../actors/enclave/locked-key.js';
 import { privateToAddress } from '@ethereumjs/util';
-import { ACTORS, ActorName, NetworkDescription, Participant, ParticipantSecrets, QbftParams, RaftParams, type ConsensusKind } from './description.js';
+import { ACTORS, ActorName, NetworkDescription, Participant, ParticipantSecrets, QbftParams, RaftParams, type ConsensusKind } from '../../lib/network/description.js';
 import type { z } from 'zod';
 
 export const DEFAULT_CHAIN_ID = 1337;

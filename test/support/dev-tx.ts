@@ -6,7 +6,7 @@ import type { Common } from '@ethereumjs/common';
 import { createFeeMarket1559Tx, createLegacyTx } from '@ethereumjs/tx';
 import { bytesToHex, privateToAddress } from '@ethereumjs/util';
 import secp256k1 from 'secp256k1';
-import { keccak256 } from '../../../lib/ethereum/chain.js';
+import { keccak256 } from '../../lib/ethereum/chain.js';
 
 /** A deterministic private key (keccak("dev-key-" + i)); fine for tests, never for real funds. */
 export function devKey(i: number): Uint8Array {

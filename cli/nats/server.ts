@@ -7,10 +7,10 @@
 import { existsSync, openSync, closeSync, readFileSync, writeSync, appendFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { NetworkDescription } from '../network/description.js';
-import { CodedError, ErrorCode } from '../errors.js';
+import type { NetworkDescription } from '../../lib/network/description.js';
+import { CodedError, ErrorCode } from '../../lib/errors.js';
 import { freePort, waitForPort } from '../ports.js';
-import { hasExited, spawnBound, tailFile, terminate } from '../child.js';
+import { hasExited, spawnBound, tailFile, terminate } from '../launcher/child.js';
 import { natsServerConfig, type NatsConfigOptions } from './server-config.js';
 
 export interface StartNatsOptions {
