@@ -51,6 +51,8 @@ import { compareWallet, deploySimpleStorage, formatWalletMode, runWalletMode, wa
 import { BlockWatcher } from './watch.js';
 import { envInt } from './env.js';
 import { runConsensusComparison } from './consensus-compare.js';
+import { loadReplayData, measureReplay, type ReplaySpeed } from './replay-speed.js';
+import type { AuditData } from '../cli/audit/format.js';
 
 type Kind = 'transfer' | 'set';
 
@@ -71,6 +73,8 @@ const config = {
   /** hardhat's node under the wallet mode's load */
   peer: envInt('BENCH_PEER', 1) !== 0,
   participants: envInt('BENCH_PARTICIPANTS', 4),
+  /** the auditor's replay of p1's record, timed after the network is gone */
+  replay: envInt('BENCH_REPLAY', 1) !== 0,
   txs: envInt('BENCH_TXS', 10_000),
   /** batched mode: the saturating runs (empty: none) */
   kinds: (section('batched') ? (process.env.BENCH_KINDS ?? 'transfer,set') : '')
@@ -241,6 +245,7 @@ async function main(): Promise<void> {
   let hardhatNote: string | undefined = config.wallet && !config.peer ? 'skipped (BENCH_PEER=0)' : undefined;
   let hardhatInfo: Record<string, unknown> | undefined;
   let networkInfo: Record<string, unknown> = {};
+  let replayData: AuditData | undefined;
   let chainId = 0;
   let bytecode: string | undefined;
   const simpleStorage = () => (bytecode ??= compileSimpleStorage().bytecode);
@@ -367,6 +372,14 @@ async function main(): Promise<void> {
     networkInfo.blockDisagreements = forks.length;
     networkInfo.watcherErrors = watchers.map((w) => ({ errors: w.errors, last: w.lastError }));
     networkInfo.headAgreement = await headAgreement(urls);
+    // the auditor's replay is timed once the network is gone; its record is read now, from p1's database
+    if (config.replay) {
+      try {
+        replayData = await loadReplayData(dir, 'p1');
+      } catch (err) {
+        log(`replay: could not read p1's record: ${(err as Error).message}`);
+      }
+    }
   } finally {
     await cleanup();
   }
@@ -399,6 +412,21 @@ async function main(): Promise<void> {
         raw[kind] = `failed: ${(err as Error).message}`;
       }
     }
+  }
+  if (replayData) {
+    log(`replay of p1's record: ${replayData.blocks.length} blocks`);
+    const speed: ReplaySpeed = await measureReplay(replayData);
+    replayData = undefined;
+    const setRate = typeof raw.set === 'number' ? raw.set : undefined;
+    const walletSet = walletNet?.runs.find((r) => r.run === 'set')?.tps;
+    log(
+      `replay (no consensus, broker or network; one core): ${speed.ok ? 'every block reproduced' : `DIVERGED: ${speed.divergence}`}, ` +
+        `${speed.blocks} blocks, ${speed.transactions} txs in ${fmt(speed.executeSeconds, 2)} s executing (${fmt(speed.seconds, 2)} s in all): ` +
+        `${fmt(speed.txPerSecond)} tx/s, ${fmt(speed.blocksPerSecond)} blocks/s` +
+        (setRate ? `; ÷ in-process set rate ${fmt(speed.txPerSecond / setRate, 2)}` : '') +
+        (walletSet ? `; ÷ network set TPS ${fmt(speed.txPerSecond / walletSet, 1)}` : ''),
+    );
+    networkInfo.replay = speed;
   }
   clearTimeout(watchdog);
 

@@ -52,6 +52,10 @@
 # In-process raw execution rate (bench/execution-rate.ts; the kinds of the wallet and batched modes), measured
 # last with nothing else of the bench running: BENCH_RAW_TXS (= BENCH_TXS; 0 skips).
 # Overall: BENCH_RUN_TIMEOUT_S (600 per run), BENCH_TIMEOUT_S (1800 for everything), BENCH_PARTICIPANTS (4),
+# 4. The auditor's replay (bench/replay-speed.ts): p1's whole record, read from its database at the end of the
+# network sections, re-executed from genesis by `npm run replay`'s code once the network is gone (one core, no
+# consensus, broker or network); printed as tx/s and blocks/s beside the in-process set rate and the network's TPS.
+#   BENCH_REPLAY           1; 0 skips it
 # SKIP_DEPS=1 skips scripts/ensure-deps.sh.
 #
 # 3. Private transactions (wallet-style: each client one account on one gateway, one transaction per HTTP
