@@ -116,7 +116,7 @@ export const Replies = {
 export interface BusBackendOptions {
   log: Logger;
   /**
-   * How a read is asked again while its actor is away or busy (default READ_RETRY: ~4 s in all, 2.5 s per
+   * How a read is asked again while its actor is away or busy (default READ_RETRY: ~10 s in all, 2.5 s per
    * attempt). A read that is still unanswered after it is Unavailable ('temporarily unavailable, retry').
    */
   retry?: Partial<RetryPolicy>;

@@ -21,8 +21,12 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
-/** Reads: at most ~4 s in all; one attempt waits up to 2.5 s (a block of a few hundred txs is ~100+ ms of executor CPU). */
-export const READ_RETRY: RetryPolicy = { budgetMs: 4_000, attemptTimeoutMs: 2_500, minAttemptMs: 250, firstDelayMs: 50, maxDelayMs: 400 };
+/**
+ * Reads: at most ~10 s in all; one attempt waits up to 2.5 s (a block of a few hundred txs is ~100+ ms of executor
+ * CPU). 10 s, not 4: on a saturated 2-core machine an executor catching up a batch of blocks can leave a lookup
+ * unanswered for several seconds, and a wallet polling its receipt would rather wait than see an error.
+ */
+export const READ_RETRY: RetryPolicy = { budgetMs: 10_000, attemptTimeoutMs: 2_500, minAttemptMs: 250, firstDelayMs: 50, maxDelayMs: 400 };
 
 export interface Clock {
   now(): number;

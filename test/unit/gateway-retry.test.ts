@@ -82,8 +82,9 @@ describe('retrying (the gateway asks again while a dependency is away)', () => {
       ),
       { code: ErrorCode.Unavailable },
     );
-    assert.deepEqual(timeouts, [2500, 1450]);
-    assert.equal(clock.t, 4000);
+    // full attempts while they fit, then the last one trimmed to what is left of the budget
+    assert.deepEqual(timeouts, [2500, 2500, 2500, 2150]);
+    assert.equal(clock.t, READ_RETRY.budgetMs);
   });
 
   it('an error that is not Unavailable is thrown at once, as it is', async () => {
