@@ -5,7 +5,7 @@
  */
 import type { CommittedBlock } from '../../actors/consensus/messages.js';
 import type { ExecutedBlock } from '../../actors/ledger/executor/engine.js';
-import { quantity } from '../../lib/hex.js';
+import { blockExecutedEvent } from '../../actors/ledger/executor/shell.js';
 import type { BlockLine, DroppedLine, EventLine, LogLine, PrivateContractLine, PrivateReceiptLine, TxLine } from './format.js';
 import { firstDifference, type Divergence } from './report.js';
 
@@ -30,22 +30,9 @@ export function emptyRecorded(number: number, event: EventLine): RecordedBlock {
 const json = (v: unknown): unknown => JSON.parse(JSON.stringify(v));
 
 /** The BlockExecuted payload the executor writes for a block (actors/ledger/executor/shell.ts, eventOf). */
+/** The BlockExecuted event the executor would have stored for `b`: built by the executor's own function. */
 export function expectedEvent(b: ExecutedBlock, source: Pick<CommittedBlock, 'raftIndex' | 'raftTerm'>): Record<string, unknown> {
-  return {
-    number: quantity(b.number),
-    hash: b.hash,
-    stateRoot: b.stateRoot,
-    privateStateRoot: b.privateStateRoot,
-    timestamp: quantity(b.timestamp),
-    gasLimit: quantity(b.gasLimit),
-    gasUsed: quantity(b.gasUsed),
-    transactions: b.transactions.map((x) => x.hash),
-    dropped: b.dropped.map((d) => d.hash),
-    parentHash: b.parentHash,
-    receiptsRoot: b.block.receiptsRoot,
-    raftIndex: source.raftIndex,
-    raftTerm: source.raftTerm,
-  };
+  return blockExecutedEvent(b, source);
 }
 
 /** Fields compared first, in this order, so the report names the cause (a state root) before its effect (the hash). */

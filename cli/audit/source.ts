@@ -14,7 +14,7 @@ import { fromRowKey } from '../../actors/tm/hash.js';
 import { EncodedPayload, type ReceivedPayload } from '../../actors/tm/messages.js';
 import { parseWith } from '../../lib/bus.js';
 import { toHex } from '../../lib/hex.js';
-import type { StoredEvent } from '../../lib/event-store/event-store.js';
+import { storedEventFromRow } from '../../lib/event-store/event-store.js';
 import { loadNetwork, loadSecrets } from '../../lib/network/load.js';
 import { networkPaths } from '../network/generate.js';
 import { databaseName, databaseUrl } from '../postgres-admin.js';
@@ -33,25 +33,6 @@ import {
 
 type Row = Record<string, unknown>;
 
-function storedEventOf(r: Row): StoredEvent {
-  return {
-    globalPosition: Number(r.global_position),
-    chain: r.chain as string,
-    chainPosition: Number(r.chain_position),
-    stream: r.stream as string,
-    streamPosition: Number(r.stream_position),
-    type: r.type as string,
-    schemaVersion: Number(r.schema_version),
-    payload: r.payload,
-    traceContext: (r.trace_context as string | null) ?? null,
-    causationId: (r.causation_id as string | null) ?? null,
-    correlationId: (r.correlation_id as string | null) ?? null,
-    recordedAt: r.recorded_at as Date,
-    prevHash: new Uint8Array(r.prev_hash as Buffer),
-    hash: new Uint8Array(r.hash as Buffer),
-    publishSubject: null,
-  };
-}
 
 /** Where a participant's record is and what opens it. */
 export interface ParticipantSource {
@@ -145,7 +126,7 @@ export async function readDatabase<T>(sql: Sql, src: ParticipantSource & { netwo
     };
     async function* records(): AsyncGenerator<RecordLine> {
       for await (const rows of q`select * from events order by global_position`.cursor(2000)) {
-        for (const r of rows) yield eventLine(storedEventOf(r));
+        for (const r of rows) yield eventLine(storedEventFromRow(r));
       }
       if (hasBlocks) {
         for await (const rows of q`select number, hash, state_root, private_state_root, timestamp, block from ledger_blocks order by number`.cursor(1000)) {

@@ -70,7 +70,8 @@ export function eventHash(prevHash: Uint8Array, e: Omit<StoredEvent, 'hash' | 'p
 
 type Row = Record<string, unknown>;
 
-function fromRow(r: Row): StoredEvent {
+/** A row of the events table as a StoredEvent (the audit export reads rows with the same mapping). */
+export function storedEventFromRow(r: Record<string, unknown>): StoredEvent {
   return {
     globalPosition: Number(r.global_position),
     chain: r.chain as string,
@@ -273,17 +274,17 @@ export class EventStore {
   async readStream(stream: string, fromPosition = 1, limit = 10_000): Promise<StoredEvent[]> {
     const rows = await this.sql`select * from events where stream = ${stream} and stream_position >= ${fromPosition}
       order by stream_position limit ${limit}`;
-    return rows.map(fromRow);
+    return rows.map(storedEventFromRow);
   }
 
   async readAll(fromGlobal = 1, limit = 10_000): Promise<StoredEvent[]> {
     const rows = await this.sql`select * from events where global_position >= ${fromGlobal} order by global_position limit ${limit}`;
-    return rows.map(fromRow);
+    return rows.map(storedEventFromRow);
   }
 
   async unpublished(limit = 1000): Promise<StoredEvent[]> {
     const rows = await this.sql`select * from events where not published order by global_position limit ${limit}`;
-    return rows.map(fromRow);
+    return rows.map(storedEventFromRow);
   }
 
   async markPublished(globalPositions: number[]): Promise<void> {
@@ -299,7 +300,7 @@ export class EventStore {
   async readChain(chain: string, fromChainPosition = 1, limit = 10_000): Promise<StoredEvent[]> {
     const rows = await this.sql`select * from events where chain = ${chain} and chain_position >= ${fromChainPosition}
       order by chain_position limit ${limit}`;
-    return rows.map(fromRow);
+    return rows.map(storedEventFromRow);
   }
 
   /** Walk one chain (default: this store's); report the first event whose position, link or hash does not match. */

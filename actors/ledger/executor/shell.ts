@@ -53,6 +53,23 @@ const MAX_BATCH_TXS = 5000;
 const ONE_STATEMENT_ROWS = 2000;
 const t = tracer('quorum.executor');
 
+/** The BlockExecuted event of an executed block (the auditor's replay rebuilds it with this same function). */
+export const blockExecutedEvent = (b: ExecutedBlock, source: { raftIndex: number; raftTerm: number }): BlockExecutedEvent => ({
+      number: quantity(b.number),
+      hash: b.hash,
+      stateRoot: b.stateRoot,
+      privateStateRoot: b.privateStateRoot,
+      timestamp: quantity(b.timestamp),
+      gasLimit: quantity(b.gasLimit),
+      gasUsed: quantity(b.gasUsed),
+      transactions: b.transactions.map((x) => x.hash),
+      dropped: b.dropped.map((d) => d.hash),
+      parentHash: b.parentHash,
+      receiptsRoot: b.block.receiptsRoot,
+      raftIndex: source.raftIndex,
+      raftTerm: source.raftTerm,
+});
+
 export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promise<void> }> {
   const { network, bus, sql, store, log } = deps;
   const scope = bus.scope;
@@ -107,21 +124,6 @@ export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promi
       return { blockNumber: b.number, blockHash: b.hash, stateRoot: kind === 'public' ? b.stateRoot : b.privateStateRoot, entryCount: entries.length, entries: packEntries(entries) };
     });
 
-  const eventOf = (b: ExecutedBlock, source: { raftIndex: number; raftTerm: number }): BlockExecutedEvent => ({
-      number: quantity(b.number),
-      hash: b.hash,
-      stateRoot: b.stateRoot,
-      privateStateRoot: b.privateStateRoot,
-      timestamp: quantity(b.timestamp),
-      gasLimit: quantity(b.gasLimit),
-      gasUsed: quantity(b.gasUsed),
-      transactions: b.transactions.map((x) => x.hash),
-      dropped: b.dropped.map((d) => d.hash),
-      parentHash: b.parentHash,
-      receiptsRoot: b.block.receiptsRoot,
-      raftIndex: source.raftIndex,
-      raftTerm: source.raftTerm,
-  });
 
   /**
    * Consecutive blocks, their rows, their state and their BlockExecuted events, atomically: a block is stored
@@ -135,7 +137,7 @@ export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promi
       ...batchInserts(q, 'public', stateRowsOf('public', executed)),
       ...batchInserts(q, 'private', stateRowsOf('private', executed)),
     ];
-    const events = batch.map((x) => ({ type: 'BlockExecuted', payload: eventOf(x.executed, x.source), publishSubject: subjects.blockExecuted(scope) }));
+    const events = batch.map((x) => ({ type: 'BlockExecuted', payload: blockExecutedEvent(x.executed, x.source), publishSubject: subjects.blockExecuted(scope) }));
     const first = Number(batch[0].executed.number);
     let rows = 0;
     for (const b of executed) rows += 1 + b.transactions.length + b.logs.length + b.privateReceipts.length + b.privateLogs.length + b.privateContracts.length + b.dropped.length;
