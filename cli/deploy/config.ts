@@ -2,19 +2,21 @@
  * What infra/docker-compose.yml mounts, generated from one network description: the description itself, each
  * participant's secrets (the enclave password split out into its own file), one nats-server configuration per
  * participant (the project's generated users and permissions, plus a cluster block joining the brokers), the
- * Postgres init script (a role and a database per participant) and the variables compose interpolates.
+ * Postgres init script (a role and a database per participant), the gateways' TLS certificates and bearer-token
+ * keys (rpc-security.ts) and the variables compose interpolates.
  *
  * Re-running on a directory that already holds network.json keeps the network, its keys and the passwords
  * (Postgres runs its init script only once, on an empty volume); everything derived is rewritten.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { NetworkDescription, ParticipantSecrets } from '../../lib/network/description.js';
 import { generateNetwork, writeNetwork, writeSecretsFile, type GenerateOptions } from '../network/generate.js';
 import { loadNetwork, loadSecrets } from '../../lib/network/load.js';
 import { natsServerConfig } from '../nats/server-config.js';
+import { writeRpcSecurityFiles } from './rpc-security.js';
 import {
   GeneratedFile,
   NATS_CLIENT_PORT,
@@ -180,6 +182,10 @@ export async function writeDeployConfig(dir: string, opts: DeployConfigOptions =
   }
   await writeText(at(GeneratedFile.postgresInit), postgresInitSql(network, dbPasswords), 0o644);
   files.push(GeneratedFile.postgresInit);
+
+  // 5. the gateways' TLS certificates and bearer-token keys (a new network: new ones)
+  if (!reuse) for (const d of ['tls', 'jwt']) await rm(at(d), { recursive: true, force: true });
+  files.push(...(await writeRpcSecurityFiles(abs, network, me.uid === 0 && actorUid !== 0 ? { owner: { uid: actorUid, gid: actorGid } } : {})));
 
   return { dir: abs, network, generated: !reuse, files };
 }

@@ -19,6 +19,16 @@ export const GeneratedFile = {
   postgresInit: 'postgres/init.sql',
   /** Variables docker compose interpolates (`--env-file`): passwords and the uid/gid the actors run as. */
   composeEnv: 'compose.env',
+  /** The gateways' JSON-RPC security (cli/deploy/rpc-security.ts). The two private keys are never mounted. */
+  rpc: {
+    caKey: 'tls/ca.key',
+    caCert: 'tls/ca.crt',
+    gatewayKey: (participant: string) => `tls/${participant}-rpc.key`,
+    gatewayCert: (participant: string) => `tls/${participant}-rpc.crt`,
+    issuerPrivateKey: 'jwt/issuer-private.pem',
+    issuerPublicKey: 'jwt/issuer-public.pem',
+    healthToken: 'jwt/health.token',
+  },
 } as const;
 
 /** Where the actors find the files inside their containers. */
@@ -28,6 +38,11 @@ export const containerPath = {
   secrets: (participant: string) => `${CONTAINER_CONFIG_DIR}/secrets/${participant}.json`,
   enclavePassword: (participant: string) => `${CONTAINER_CONFIG_DIR}/secrets/${participant}.enclave-password`,
   natsConfig: '/etc/nats/nats-server.conf',
+  caCert: `${CONTAINER_CONFIG_DIR}/tls/ca.crt`,
+  gatewayKey: (participant: string) => `${CONTAINER_CONFIG_DIR}/tls/${participant}-rpc.key`,
+  gatewayCert: (participant: string) => `${CONTAINER_CONFIG_DIR}/tls/${participant}-rpc.crt`,
+  issuerPublicKey: `${CONTAINER_CONFIG_DIR}/jwt/issuer-public.pem`,
+  healthToken: `${CONTAINER_CONFIG_DIR}/jwt/health.token`,
 } as const;
 
 /** Ports inside the compose network (each service has its own address, so every broker uses the same ones). */

@@ -4,7 +4,8 @@
  * point with the environment the launcher gives that actor (read from a real launch with stand-in actors that
  * only record their environment: this tier has Postgres and nats-server); depends_on names only services that
  * exist; and what it mounts is what `deploy-config` writes (run into a temp dir), with the addresses the actors
- * are given matching the brokers and databases configured there.
+ * are given matching the brokers and databases configured there. The gateways serve TLS and require tokens: each
+ * one's health check is run as compose would run it against the real endpoint built from the generated files.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,6 +23,13 @@ import { parseEnvFile } from '../../cli/deploy/config.js';
 import { GeneratedFile, natsService, postgresDatabase, postgresPasswordVar, postgresRole, serviceName } from '../../cli/deploy/layout.js';
 import { ACTORS, type ActorName, type NetworkDescription } from '../../lib/network/description.js';
 import { findNatsServerBinary } from '../../cli/nats/server.js';
+import { X509Certificate } from 'node:crypto';
+import { loadRpcSecurity, rpcSecurityFromEnv } from '../../actors/gateway/auth/config.js';
+import { createSecureRpcServer } from '../../actors/gateway/auth/serve.js';
+import { createAccounts } from '../../actors/gateway/accounts.js';
+import { createMethods } from '../../actors/gateway/rpc/methods.js';
+import { closeServer, listen } from '../../actors/gateway/rpc/server.js';
+import { common, FakeBackend, KEY, silentLog } from '../unit/gateway-fakes.js';
 
 const execFileP = promisify(execFile);
 const COMPOSE_FILE = path.join(REPO_DIR, 'infra', 'docker-compose.yml');
@@ -33,7 +41,12 @@ const IMAGE_WORKDIR = '/app';
 /** What a container needs beyond the launcher's environment, per actor (nothing else may appear). */
 const CONTAINER_ONLY_ENV: Record<ActorName | '*', Record<string, string | RegExp>> = {
   '*': { OTEL_EXPORTER_OTLP_ENDPOINT: /^http:\/\/jaeger:4318$/, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_SERVICE_NAME: /^quorum-p\d+-[a-z-]+$/ },
-  gateway: { QUORUM_RPC_HOST: '0.0.0.0' },
+  gateway: {
+    QUORUM_RPC_HOST: '0.0.0.0',
+    QUORUM_RPC_TLS_CERT: /^\/etc\/quorum\/tls\/p\d+-rpc\.crt$/,
+    QUORUM_RPC_TLS_KEY: /^\/etc\/quorum\/tls\/p\d+-rpc\.key$/,
+    QUORUM_RPC_JWT_PUBLIC_KEY_FILE: '/etc/quorum/jwt/issuer-public.pem',
+  },
   tm: { QUORUM_TM_HOST: '0.0.0.0' },
   enclave: { QUORUM_ENCLAVE_PASSWORD_FILE: /^\/etc\/quorum\/secrets\/p\d+\.enclave-password$/ },
   consensus: {},
@@ -104,9 +117,12 @@ function mount(spec: string): { source: string; target: string; readOnly: boolea
 }
 
 const STUB_ACTOR = (outDir: string, actor: ActorName) => `
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 const who = process.env.QUORUM_PARTICIPANT ?? 'unknown-' + process.pid;
-writeFileSync(${JSON.stringify(outDir)} + '/' + who + '.' + ${JSON.stringify(actor)} + '.json', JSON.stringify(process.env));
+const file = ${JSON.stringify(outDir)} + '/' + who + '.' + ${JSON.stringify(actor)} + '.json';
+// Written whole, then renamed: the test lists the directory while stand-ins are still writing.
+writeFileSync(file + '.tmp', JSON.stringify(process.env));
+renameSync(file + '.tmp', file);
 `;
 
 /**
@@ -131,15 +147,16 @@ async function launcherEnvironments(): Promise<Map<string, Record<string, string
   try {
     const expected = PARTICIPANTS.length * ACTOR_START_ORDER.length;
     const deadline = Date.now() + 30_000;
-    while ((await readdir(outDir)).length < expected) {
-      if (Date.now() > deadline) throw new Error(`only ${(await readdir(outDir)).join(', ')} of ${expected} stand-ins reported`);
+    const reported = async () => (await readdir(outDir)).filter((f) => f.endsWith('.json'));
+    while ((await reported()).length < expected) {
+      if (Date.now() > deadline) throw new Error(`only ${(await reported()).join(', ')} of ${expected} stand-ins reported`);
       await new Promise((r) => setTimeout(r, 50));
     }
   } finally {
     await net.destroy();
   }
   const out = new Map<string, Record<string, string>>();
-  for (const f of await readdir(outDir)) {
+  for (const f of (await readdir(outDir)).filter((f) => f.endsWith('.json'))) {
     const env = JSON.parse(await readFile(path.join(outDir, f), 'utf8')) as Record<string, string>;
     const given = Object.fromEntries(Object.entries(env).filter(([k, v]) => inherited[k] !== v));
     out.set(f.replace(/\.json$/, ''), given);
@@ -253,10 +270,12 @@ describe('infra/docker-compose.yml', () => {
         mounted.add(path.relative(generatedDir, local));
       }
     }
-    const unused = (await Promise.all(['', 'secrets', 'nats', 'postgres'].map(async (d) => (await readdir(path.join(generatedDir, d), { withFileTypes: true })).filter((f) => f.isFile()).map((f) => path.join(d, f.name)))))
+    const unused = (await Promise.all(['', 'secrets', 'nats', 'postgres', 'tls', 'jwt'].map(async (d) => (await readdir(path.join(generatedDir, d), { withFileTypes: true })).filter((f) => f.isFile()).map((f) => path.join(d, f.name)))))
       .flat()
-      .filter((f) => f !== GeneratedFile.composeEnv && !mounted.has(f));
-    assert.deepEqual(unused, [], 'every generated file but compose.env is mounted somewhere');
+      .filter((f) => !mounted.has(f));
+    // compose.env is read by compose itself; the two private keys that sign certificates and tokens stay with the operator.
+    const operatorOnly = [GeneratedFile.composeEnv, GeneratedFile.rpc.caKey, GeneratedFile.rpc.issuerPrivateKey];
+    assert.deepEqual(unused.sort(), operatorOnly.sort(), 'every generated file but compose.env and the signing keys is mounted somewhere');
 
     for (const { p, actor, name, svc } of actorServices()) {
       const env = svc.environment ?? {};
@@ -272,8 +291,14 @@ describe('infra/docker-compose.yml', () => {
       assert.equal(sourceOf(env.QUORUM_NETWORK), `./generated/${GeneratedFile.network}`);
       assert.equal(sourceOf(env.QUORUM_SECRETS), `./generated/${GeneratedFile.secrets(p)}`);
       if (actor === 'enclave') assert.equal(sourceOf(env.QUORUM_ENCLAVE_PASSWORD_FILE), `./generated/${GeneratedFile.enclavePassword(p)}`);
+      if (actor === 'gateway') {
+        assert.equal(sourceOf(env.QUORUM_RPC_TLS_CERT), `./generated/${GeneratedFile.rpc.gatewayCert(p)}`);
+        assert.equal(sourceOf(env.QUORUM_RPC_TLS_KEY), `./generated/${GeneratedFile.rpc.gatewayKey(p)}`);
+        assert.equal(sourceOf(env.QUORUM_RPC_JWT_PUBLIC_KEY_FILE), `./generated/${GeneratedFile.rpc.issuerPublicKey}`);
+      }
       for (const m of mounts) {
         if (m.source.startsWith('./generated/secrets/')) assert.ok(path.basename(m.source).startsWith(`${p}.`), `${name} mounts another participant's secret ${m.source}`);
+        if (m.source.endsWith('.key')) assert.equal(m.source, `./generated/${GeneratedFile.rpc.gatewayKey(p)}`, `${name} mounts a private key not its own: ${m.source}`);
       }
     }
   });
@@ -306,7 +331,8 @@ describe('infra/docker-compose.yml', () => {
         const svc = compose.services[serviceName(p.id, actor)];
         assert.deepEqual(published(svc), [{ ip: '127.0.0.1', host: port, container: port }], `${serviceName(p.id, actor)} publishes ${port} on 127.0.0.1`);
         const test = (svc.healthcheck?.test ?? []).join(' ');
-        assert.ok(test.includes(`http://127.0.0.1:${port}`) && test.includes(probe), `${serviceName(p.id, actor)} health check asks ${probe} on ${port}: ${test}`);
+        const scheme = actor === 'gateway' ? 'https' : 'http';
+        assert.ok(test.includes(`${scheme}://127.0.0.1:${port}`) && test.includes(probe), `${serviceName(p.id, actor)} health check asks ${probe} on ${port}: ${test}`);
       }
     }
     assert.deepEqual(published(compose.services.jaeger)[0], { ip: '127.0.0.1', host: 16686, container: 16686 });
@@ -325,6 +351,40 @@ describe('infra/docker-compose.yml', () => {
       const routes = [...text.matchAll(/nats-route:\/\/route:[0-9a-f]+@([a-z0-9-]+):6222/g)].map((m) => m[1]).sort();
       assert.deepEqual(routes, PARTICIPANTS.filter((q) => q !== p).map(natsService).sort(), `${p}'s broker routes to the others`);
       for (const r of routes) assert.ok(compose.services[r], `route to ${r}, which is no service`);
+    }
+  });
+
+  it('secures every gateway: its health check passes over TLS with the health token, a client without a token is refused', async () => {
+    for (const p of PARTICIPANTS) {
+      const name = serviceName(p, 'gateway');
+      const svc = compose.services[name];
+      const env = svc.environment ?? {};
+      // The container's files are deploy-config's: map each mounted path back to the generated file.
+      const local = new Map((svc.volumes ?? []).map(mount).map((m) => [m.target, generatedPath(m.source)!]));
+      const security = loadRpcSecurity(rpcSecurityFromEnv({ QUORUM_RPC_TLS_CERT: local.get(env.QUORUM_RPC_TLS_CERT), QUORUM_RPC_TLS_KEY: local.get(env.QUORUM_RPC_TLS_KEY), QUORUM_RPC_JWT_PUBLIC_KEY_FILE: local.get(env.QUORUM_RPC_JWT_PUBLIC_KEY_FILE) }));
+      assert.ok(security.tls && security.verifier, `${name}: TLS and tokens are on`);
+      const cert = new X509Certificate(security.tls.cert);
+      assert.ok(cert.checkHost(name), `${name}: the certificate names the service`);
+      assert.ok(cert.checkIP('127.0.0.1'), `${name}: the certificate names 127.0.0.1 (the published port)`);
+      assert.ok(cert.verify(new X509Certificate(await readFile(path.join(generatedDir, GeneratedFile.rpc.caCert))).publicKey), `${name}: signed by the deployment CA`);
+
+      const methods = createMethods({ backend: new FakeBackend(), accounts: createAccounts([KEY], common), common, participant: p, clientVersion: 'quorum-actors/test' });
+      const { server } = createSecureRpcServer({ methods, dispatcher: { log: silentLog }, transport: { log: silentLog, corsOrigins: '*' }, security });
+      const { port } = await listen(server, '127.0.0.1', 0);
+      try {
+        // The health check exactly as compose runs it, its container paths and port pointed at this server.
+        const [cmd, node, flag, script] = svc.healthcheck!.test;
+        assert.deepEqual([cmd, node, flag], ['CMD', 'node', '-e']);
+        let run = script.replace(`https://127.0.0.1:${network.participants.find((q) => q.id === p)!.rpcPort}`, `https://127.0.0.1:${port}`);
+        for (const [target, source] of local) run = run.split(`'${target}'`).join(JSON.stringify(source));
+        await execFileP(process.execPath, ['-e', run]); // exits 1 (rejects) unless eth_blockNumber answered
+        // The same check without the token's header fails: the endpoint does require one.
+        const anonymous = run.replace(/authorization: 'Bearer ' \+ fs\.readFileSync\([^)]*\)\.trim\(\)/, "'x-none': '1'");
+        assert.notEqual(anonymous, run, 'the health check sends the token');
+        await assert.rejects(execFileP(process.execPath, ['-e', anonymous]), `${name}: refused without a token`);
+      } finally {
+        await closeServer(server);
+      }
     }
   });
 });
