@@ -123,7 +123,7 @@ test('one private transaction p1 → p2 is one trace across gateway, tm, enclave
   txHash = await t.rpc<string>(0, 'eth_sendTransaction', [{ from, to: from, data: '0x', privateFor: [net.participants[1].privacyPublicKey] }]);
   await Promise.all([0, 1, 2, 3].map((i) => waitFor(() => t.rpc(i, 'eth_getTransactionReceipt', [txHash]), 60_000, `receipt of ${txHash} on p${i + 1}`)));
 
-  const needed = ['p1/gateway', 'p1/tm', 'p1/enclave', 'p2/tm', 'p1/executor', 'p2/executor', 'p3/executor', 'p4/executor'];
+  const needed = ['p1/gateway', 'p1/tm', 'p1/enclave', 'p2/tm', ...[1, 2, 3, 4].flatMap((i) => [`p${i}/executor`, `p${i}/state`])];
   const found = await waitFor(
     () => {
       const r = spansOf(collector.spans, txHash);

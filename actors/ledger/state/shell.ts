@@ -13,6 +13,7 @@ import { migrate } from '../../../lib/event-store/migrations.js';
 import { fromHex, quantity, toHex } from '../../../lib/hex.js';
 import type { Logger } from '../../../lib/logger.js';
 import { subjects, type StateKind } from '../../../lib/subjects.js';
+import { Attr, contextOf, inSpan, tracer } from '../../../lib/tracing.js';
 import { BlockExecuted } from '../executor/messages.js';
 import { StateNodesRequest, StateRead } from './messages.js';
 import { migrationOwner, readBatches, stateMigrations, unpackEntries, type BatchRow } from './node-batches.js';
@@ -73,9 +74,13 @@ export async function startStateStore(deps: StateStoreDeps): Promise<{ stop(): P
 
   // The public store loads each block as it is announced (the gateway reads accounts at the head for every
   // submission); the private one is read rarely, so it loads when a read or the executor needs a newer block.
-  if (kind === 'public') bus.subscribe(subjects.blockExecuted(scope), BlockExecuted, (ev) => {
+  // The load is a child of the executor's block span, so a transaction's trace shows its state reaching the store.
+  const t = tracer(`quorum.${kind === 'public' ? 'state' : 'privateState'}`);
+  if (kind === 'public') bus.subscribe(subjects.blockExecuted(scope), BlockExecuted, (ev, ctx) => {
     if (BigInt(ev.number) <= height) return;
-    catchUp().catch((err) => log.warn('could not load announced state; will load it when asked', { block: ev.number }, err));
+    inSpan(t, 'state load block', { [Attr.blockNumber]: Number(ev.number), [Attr.participant]: scope.participant }, () => catchUp(), contextOf(ctx.traceparent)).catch((err) =>
+      log.warn('could not load announced state; will load it when asked', { block: ev.number }, err),
+    );
   });
 
   /** The root of the state at `number`, loading what was stored since the last load if need be. */
