@@ -13,7 +13,8 @@
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { writeAuditFile } from './audit/audit-file.js';
-import { participantSource, UsageError } from './audit/inputs.js';
+import { AUDIT_SOURCE_OPTIONS, participantSource } from './audit/inputs.js';
+import { HELP_OPTION, RECORD_SOURCE_OPTIONS, runCommand, UsageError } from './command.js';
 import { readDatabase, redactUrl } from './audit/source.js';
 
 const USAGE = `usage:
@@ -24,15 +25,11 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
-      participant: { type: 'string' },
+      ...RECORD_SOURCE_OPTIONS,
+      ...AUDIT_SOURCE_OPTIONS,
       out: { type: 'string' },
-      dir: { type: 'string' },
-      database: { type: 'string' },
-      network: { type: 'string' },
-      secrets: { type: 'string' },
-      'password-file': { type: 'string' },
       gzip: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
+      ...HELP_OPTION,
     },
     allowPositionals: true,
     strict: true,
@@ -64,13 +61,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err) => {
-    process.stderr.write(`audit: ${err instanceof Error ? err.message : String(err)}\n`);
-    if (err instanceof UsageError) process.stderr.write(USAGE + '\n');
-    process.exitCode = 2;
-  },
-);
+runCommand('audit', USAGE, () => main(process.argv.slice(2)));

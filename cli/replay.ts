@@ -12,7 +12,8 @@
  */
 import { parseArgs } from 'node:util';
 import { readAuditFile, UnreadableInput } from './audit/audit-file.js';
-import { loadFromDatabase, participantSource, UsageError } from './audit/inputs.js';
+import { AUDIT_SOURCE_OPTIONS, loadFromDatabase, participantSource } from './audit/inputs.js';
+import { HELP_OPTION, RECORD_SOURCE_OPTIONS, runCommand, UsageError } from './command.js';
 import { loadNetwork } from '../lib/network/load.js';
 import { replay } from './audit/replay.js';
 import { formatOutcome } from './audit/report.js';
@@ -26,15 +27,11 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
-      participant: { type: 'string' },
-      dir: { type: 'string' },
-      database: { type: 'string' },
-      network: { type: 'string' },
-      secrets: { type: 'string' },
-      'password-file': { type: 'string' },
+      ...RECORD_SOURCE_OPTIONS,
+      ...AUDIT_SOURCE_OPTIONS,
       progress: { type: 'string', default: '1000' },
       json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
+      ...HELP_OPTION,
     },
     allowPositionals: true,
     strict: true,
@@ -61,13 +58,5 @@ async function main(argv: string[]): Promise<number> {
   return outcome.ok ? 0 : 1;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err) => {
-    process.stderr.write(`replay: ${err instanceof Error ? err.message : String(err)}\n`);
-    if (err instanceof UsageError) process.stderr.write(USAGE + '\n');
-    process.exitCode = err instanceof UnreadableInput || err instanceof UsageError ? 2 : 3;
-  },
-);
+// 1 is a divergence; unreadable input is 2 like bad usage; anything else (a bug) 3.
+runCommand('replay', USAGE, () => main(process.argv.slice(2)), (err) => (err instanceof UnreadableInput ? 2 : 3));

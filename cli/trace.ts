@@ -14,10 +14,9 @@ import { loadNetwork } from '../lib/network/load.js';
 import { sourceFromDir } from './audit/source.js';
 import { networkPaths } from './network/generate.js';
 import { buildTimeline, formatTimeline, type TraceEventRow } from './trace/timeline.js';
+import { HELP_OPTION, RECORD_SOURCE_OPTIONS, runCommand, UsageError } from './command.js';
 
 const USAGE = 'usage: trace <tx hash> [--dir <devnet dir> | --database <url>] [--participant <id>] [--json]';
-
-class UsageError extends Error {}
 
 /** The events of one participant's database that name the transaction or share a trace id with one that does. */
 async function readRows(databaseUrl: string, participant: string, txHash: string): Promise<TraceEventRow[]> {
@@ -56,11 +55,9 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
-      dir: { type: 'string' },
-      database: { type: 'string' },
-      participant: { type: 'string' },
+      ...RECORD_SOURCE_OPTIONS,
       json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
+      ...HELP_OPTION,
     },
     allowPositionals: true,
     strict: true,
@@ -85,13 +82,4 @@ async function main(argv: string[]): Promise<number> {
   return steps.length > 0 ? 0 : 1;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err) => {
-    process.stderr.write(`trace: ${err instanceof Error ? err.message : String(err)}\n`);
-    if (err instanceof UsageError) process.stderr.write(USAGE + '\n');
-    process.exitCode = 2;
-  },
-);
+runCommand('trace', USAGE, () => main(process.argv.slice(2)));

@@ -6,8 +6,14 @@ import type { NetworkDescription } from '../../lib/network/description.js';
 import { addRecord, emptyAudit, type AuditData } from './format.js';
 import { readDatabase, sourceFromDir, type ParticipantSource } from './source.js';
 import { UnreadableInput } from './audit-file.js';
+import { UsageError } from '../command.js';
 
-export class UsageError extends Error {}
+/** Beyond where the record is (RECORD_SOURCE_OPTIONS): what to read it with. */
+export const AUDIT_SOURCE_OPTIONS = {
+  network: { type: 'string' },
+  secrets: { type: 'string' },
+  'password-file': { type: 'string' },
+} as const;
 
 export interface SourceArgs {
   participant?: string;
