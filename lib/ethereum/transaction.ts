@@ -8,11 +8,11 @@
  */
 import type { Common } from '@ethereumjs/common';
 import { RLP } from '@ethereumjs/rlp';
-import { keccak_256 } from '@noble/hashes/sha3';
 import { createLegacyTxFromBytesArray, createTxFromRLP, paramsTx, TransactionType, type TypedTransaction } from '@ethereumjs/tx';
-import type { Address } from '@ethereumjs/util';
+import { Address } from '@ethereumjs/util';
 import { CodedError, ErrorCode } from '../errors.js';
 import { toHex } from '../hex.js';
+import { keccak256 } from './chain.js';
 
 export const MAX_TX_SIZE = 128 * 1024;
 /** v of a private transaction is the homestead v (27/28) plus this offset (GoQuorum). */
@@ -114,6 +114,9 @@ function decodingCommon(common: Common): Common {
   return c;
 }
 
+/** The sender: the recovered key hashed with our keccak (the library's publicToAddress hashes in JavaScript). */
+const senderOf = (tx: TypedTransaction): Address => new Address(keccak256(tx.getSenderPublicKey()).subarray(12));
+
 /**
  * A private transaction as the library sees it: the same fields with the homestead v (27/28), which is what
  * it was signed as; hash, serialization and v are then put back to those of the bytes received.
@@ -123,8 +126,8 @@ function privateTx(raw: Uint8Array, fields: Uint8Array[], common: Common): Typed
   const homestead = [...fields];
   homestead[6] = Uint8Array.of(Number(v - PRIVATE_V_OFFSET));
   const tx = createLegacyTxFromBytesArray(homestead, { common, freeze: false });
-  const sender = tx.getSenderAddress(); // recovered with v 27/28, before v is restored
-  const hash = keccak_256(raw);
+  const sender = senderOf(tx); // recovered with v 27/28, before v is restored
+  const hash = keccak256(raw);
   Object.defineProperty(tx, 'getSenderAddress', { value: () => sender });
   Object.defineProperty(tx, 'hash', { value: () => hash });
   Object.defineProperty(tx, 'serialize', { value: () => raw });
@@ -152,7 +155,7 @@ export function decodeRawTransaction(bytes: Uint8Array, common: Common): Checked
   if (!tx.isSigned()) return reject('invalid signature: transaction is not signed');
   let from: Address;
   try {
-    from = tx.getSenderAddress();
+    from = isPrivate ? tx.getSenderAddress() : senderOf(tx);
   } catch {
     return reject('invalid signature');
   }
@@ -172,7 +175,7 @@ export function decodeRawTransaction(bytes: Uint8Array, common: Common): Checked
       // The decoders accept only canonical encodings (strict RLP, no leading zeros), so the hash of the
       // bytes received is the transaction hash, and they are what consensus orders.
       raw: toHex(bytes),
-      hash: toHex(keccak_256(bytes)),
+      hash: toHex(keccak256(bytes)),
       from: from.toString(),
       type,
       isPrivate,
@@ -208,7 +211,7 @@ const rlpInt = (n: bigint): Uint8Array => (n === 0n ? new Uint8Array(0) : Buffer
  */
 export function signPrivateTransaction(fields: PrivateTxFields, sign: (hash: Uint8Array) => { signature: Uint8Array; recid: number }): Uint8Array {
   const body = [rlpInt(fields.nonce), rlpInt(0n), rlpInt(fields.gasLimit), fields.to ?? new Uint8Array(0), rlpInt(0n), fields.data];
-  const { signature, recid } = sign(keccak_256(RLP.encode(body)));
+  const { signature, recid } = sign(keccak256(RLP.encode(body)));
   const strip = (b: Uint8Array) => {
     let i = 0;
     while (i < b.length && b[i] === 0) i++;
