@@ -1,3 +1,5 @@
+import { isDatabaseUnavailable } from './event-store/postgres-errors.js';
+
 /**
  * Errors as values with a stable code. A CodedError crosses process boundaries as
  * { code, message, data } (NATS reply headers, JSON-RPC error objects) and is mapped once at each edge.
@@ -7,7 +9,7 @@ export const ErrorCode = {
   NotFound: 'NOT_FOUND',
   Rejected: 'REJECTED', // a well-formed request the actor refuses (bad nonce, wrong chain...)
   NotLeader: 'NOT_LEADER',
-  Unavailable: 'UNAVAILABLE', // a dependency did not answer in time
+  Unavailable: 'UNAVAILABLE', // a dependency did not answer in time, or is away for a moment (the database)
   Conflict: 'CONFLICT', // optimistic concurrency (expected stream position) failed
   ExecutionReverted: 'EXECUTION_REVERTED',
   Internal: 'INTERNAL',
@@ -40,8 +42,13 @@ export interface WireError {
   data?: unknown;
 }
 
+/**
+ * Any thrown value as a CodedError. A database that is away (restarting, unreachable) is Unavailable, not
+ * Internal: the request may be asked again in a moment, and the caller's edge says so (JSON-RPC -32000).
+ */
 export function asCodedError(err: unknown): CodedError {
   if (err instanceof CodedError) return err;
   const message = err instanceof Error ? err.message : String(err);
+  if (isDatabaseUnavailable(err)) return new CodedError(ErrorCode.Unavailable, `database unavailable: ${message}`, undefined, { cause: err });
   return new CodedError(ErrorCode.Internal, message, undefined, { cause: err });
 }

@@ -100,8 +100,9 @@ export function toRpcError(err: unknown): { error: RpcErrorObject; internal: boo
       case ErrorCode.ExecutionReverted:
         return { error: revertError(err), internal: false };
       case ErrorCode.Unavailable:
-        // A dependency is away for a moment (restarting, busy, broker reconnecting): the client should retry, and
-        // it is a server-side condition, not an internal error. Which subject did not answer is logged, not sent.
+        // A dependency is away for a moment (restarting, busy, broker reconnecting, the database restarting: see
+        // lib/event-store/postgres-errors.ts): the client should retry, and it is a server-side condition, not an
+        // internal error. Which subject or connection failed is logged, not sent.
         return { error: { code: RpcCode.Server, message: 'temporarily unavailable, retry' }, internal: true };
       case ErrorCode.Internal:
       default:

@@ -1,7 +1,9 @@
 /**
  * The executor's own tables: blocks, transactions with their receipts, logs (indexed for eth_getLogs), and
  * committed transactions it had to drop. Written once per block, in the same transaction as the block's
- * BlockExecuted event; read to answer the gateway's queries.
+ * BlockExecuted event; read to answer the gateway's queries. The most recent stored blocks are also kept in
+ * memory (RecentStoredBlocks): what wallets ask for most is answered without a round trip, and still answered while
+ * the database is away for a moment.
  */
 import type { PendingQuery, Row, Sql, TransactionSql } from 'postgres';
 import type { Migration } from '../../../lib/event-store/migrations.js';
@@ -164,7 +166,72 @@ export function blockInserts(tx: Sql | TransactionSql, blocks: readonly Executed
   return pending;
 }
 
+/** What is kept in memory of one stored block: no trie entries, no logs index (eth_getLogs reads the tables). */
+interface RecentBlock {
+  head: StoredHead;
+  block: RpcBlock;
+  transactions: RpcTransaction[];
+  /** What receipt() answers for each transaction: this participant's private receipt, else the public one. */
+  receipts: RpcReceipt[];
+}
+
+/**
+ * The last stored blocks, by number, hash and transaction hash. Only blocks whose store committed are offered
+ * (stored blocks are final), so an answer from here is the one the tables would give. Bounded by blocks and by
+ * transactions; the oldest go first. A miss says nothing: the caller asks the tables.
+ */
+export class RecentStoredBlocks {
+  private readonly byNumber = new Map<bigint, RecentBlock>(); // insertion order: the oldest first
+  private readonly byHash = new Map<string, RecentBlock>();
+  private readonly byTx = new Map<string, { at: RecentBlock; index: number }>();
+  private txCount = 0;
+
+  constructor(private readonly limits: { maxBlocks: number; maxTransactions: number } = { maxBlocks: 256, maxTransactions: 20_000 }) {}
+
+  remember(blocks: readonly ExecutedBlock[]): void {
+    for (const b of blocks) {
+      if (this.byNumber.has(b.number)) continue;
+      const privateReceipts = new Map(b.privateReceipts.map((r) => [r.transactionHash.toLowerCase(), r]));
+      const entry: RecentBlock = {
+        head: { number: b.number, hash: b.hash, stateRoot: b.stateRoot, privateStateRoot: b.privateStateRoot, timestamp: b.timestamp },
+        block: b.block,
+        transactions: b.transactions,
+        receipts: b.transactions.map((t, i) => privateReceipts.get(t.hash.toLowerCase()) ?? b.receipts[i]),
+      };
+      this.byNumber.set(b.number, entry);
+      this.byHash.set(b.hash.toLowerCase(), entry);
+      entry.transactions.forEach((t, index) => this.byTx.set(t.hash.toLowerCase(), { at: entry, index }));
+      this.txCount += entry.transactions.length;
+    }
+    for (const [n, oldest] of this.byNumber) {
+      if (this.byNumber.size <= this.limits.maxBlocks && this.txCount <= this.limits.maxTransactions) break;
+      this.byNumber.delete(n);
+      this.byHash.delete(oldest.head.hash.toLowerCase());
+      for (const t of oldest.transactions) if (this.byTx.get(t.hash.toLowerCase())?.at === oldest) this.byTx.delete(t.hash.toLowerCase());
+      this.txCount -= oldest.transactions.length;
+    }
+  }
+
+  byNumberOf(n: bigint): RecentBlock | undefined {
+    return this.byNumber.get(n);
+  }
+
+  byHashOf(hash: string): RecentBlock | undefined {
+    return this.byHash.get(hash.toLowerCase());
+  }
+
+  transaction(hash: string): { tx: RpcTransaction; receipt: RpcReceipt } | undefined {
+    const hit = this.byTx.get(hash.toLowerCase());
+    return hit && { tx: hit.at.transactions[hit.index], receipt: hit.at.receipts[hit.index] };
+  }
+}
+
+const withFull = (r: RecentBlock, full: boolean): RpcBlock => (full && r.transactions.length > 0 ? { ...r.block, transactions: r.transactions } : r.block);
+
 export class BlockQueries {
+  /** The last stored blocks; the executor offers each batch once its store committed (see RecentStoredBlocks). */
+  readonly recent = new RecentStoredBlocks();
+
   constructor(private readonly sql: Sql) {}
 
   async head(): Promise<StoredHead | null> {
@@ -173,6 +240,8 @@ export class BlockQueries {
   }
 
   async header(number: bigint): Promise<StoredHead | null> {
+    const hit = this.recent.byNumberOf(number);
+    if (hit) return hit.head;
     const [r] = await this.sql`select number, hash, state_root, private_state_root, timestamp from ledger_blocks where number = ${number.toString()}`;
     return r ? headOf(r) : null;
   }
@@ -190,6 +259,8 @@ export class BlockQueries {
   }
 
   async hashOf(number: bigint): Promise<string | null> {
+    const hit = this.recent.byNumberOf(number);
+    if (hit) return hit.head.hash;
     const [r] = await this.sql`select hash from ledger_blocks where number = ${number.toString()}`;
     return r ? (r.hash as string) : null;
   }
@@ -201,27 +272,37 @@ export class BlockQueries {
   }
 
   async blockByNumber(number: bigint, full: boolean): Promise<RpcBlock | null> {
+    const hit = this.recent.byNumberOf(number);
+    if (hit) return withFull(hit, full);
     const [r] = await this.sql`select block from ledger_blocks where number = ${number.toString()}`;
     return r ? this.withTransactions(r.block as RpcBlock, full) : null;
   }
 
   async blockByHash(hash: string, full: boolean): Promise<RpcBlock | null> {
+    const hit = this.recent.byHashOf(hash);
+    if (hit) return withFull(hit, full);
     const [r] = await this.sql`select block from ledger_blocks where hash = ${hash.toLowerCase()}`;
     return r ? this.withTransactions(r.block as RpcBlock, full) : null;
   }
 
   async blockNumberOfHash(hash: string): Promise<bigint | null> {
+    const hit = this.recent.byHashOf(hash);
+    if (hit) return hit.head.number;
     const [r] = await this.sql`select number from ledger_blocks where hash = ${hash.toLowerCase()}`;
     return r ? BigInt(r.number) : null;
   }
 
   async transaction(hash: string): Promise<RpcTransaction | null> {
+    const hit = this.recent.transaction(hash);
+    if (hit) return hit.tx;
     const [r] = await this.sql`select tx from ledger_transactions where hash = ${hash.toLowerCase()}`;
     return r ? (r.tx as RpcTransaction) : null;
   }
 
   /** A party to a private transaction sees its private receipt; everyone else the public one. */
   async receipt(hash: string): Promise<RpcReceipt | null> {
+    const hit = this.recent.transaction(hash);
+    if (hit) return hit.receipt;
     const h = hash.toLowerCase();
     const [p] = await this.sql`select receipt from ledger_private_receipts where hash = ${h}`;
     if (p) return p.receipt as RpcReceipt;

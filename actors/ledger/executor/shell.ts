@@ -149,6 +149,7 @@ export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promi
             const [, appended] = await Promise.all([Promise.all(inserts(tx)), store.append(BLOCKS_STREAM, first, events, tx)]);
             return appended;
           });
+    blocks.recent.remember(executed); // stored, so final: recent reads are answered from memory
     for (const { executed: b } of batch) {
       for (const d of b.dropped) log.warn('dropped a committed transaction', { hash: d.hash, reason: d.reason, block: b.number });
     }
