@@ -1,9 +1,13 @@
 /**
  * Trie-node batches in Postgres: one row per block holding every trie database entry the block wrote,
  * packed as [u32 keyLength][key][u32 valueLength][value]... The executor writes them in the same transaction
- * as the block (so a stored block always has its state, and a block costs one transaction); the state store
- * keeps an in-memory index of all entries, loaded from the rows at start and caught up when a block is announced.
- * This table layout is the state store's storage schema, shared by its writer and its reader.
+ * as the block (so a stored block always has its state, and a block costs one transaction).
+ *
+ * The state store then indexes each batch, off the executor's path: its entries go into a key-addressed table
+ * (one row per entry, in one transaction per group of blocks with the height indexed so far), so the store
+ * keeps only a bounded cache in memory and reads what it misses by key, and a restart indexes only the batches
+ * after that height instead of reading the whole history.
+ * These tables are the state store's storage schema, shared by its writer and its reader.
  */
 import type { PendingQuery, Row, Sql, TransactionSql } from 'postgres';
 import type { Migration } from '../../../lib/event-store/migrations.js';
@@ -11,6 +15,10 @@ import type { StateKind } from '../../../lib/subjects.js';
 
 /** The public and the private state store keep their batches in tables of their own (one database per participant). */
 export const batchTable = (kind: StateKind) => (kind === 'public' ? 'state_batches' : 'private_state_batches');
+/** Every entry of every indexed batch, by key. */
+export const nodeTable = (kind: StateKind) => (kind === 'public' ? 'state_nodes' : 'private_state_nodes');
+/** One row: the last block whose batch is in nodeTable. */
+const indexTable = (kind: StateKind) => (kind === 'public' ? 'state_indexed' : 'private_state_indexed');
 /** Migration owners: one per store. */
 export const migrationOwner = (kind: StateKind) => (kind === 'public' ? 'state' : 'privateState');
 
@@ -26,6 +34,15 @@ export const stateMigrations = (kind: StateKind): readonly Migration[] => [
         entry_count int not null,
         entries bytea not null
       );
+    `,
+  },
+  {
+    version: 2,
+    description: `${nodeTable(kind)}: the batches' entries by key; ${indexTable(kind)}: how far they are indexed`,
+    sql: `
+      create table ${nodeTable(kind)} (key bytea primary key, value bytea not null);
+      create table ${indexTable(kind)} (only_row boolean primary key default true check (only_row), height bigint not null);
+      insert into ${indexTable(kind)} (height) values (-1);
     `,
   },
 ];
@@ -98,4 +115,54 @@ export async function* readBatches(sql: Sql, kind: StateKind, after = -1n, pageS
     }
     if (rows.length < pageSize) return;
   }
+}
+
+/** The last block whose entries are indexed by key (-1: none). */
+export async function readIndexedHeight(sql: Sql, kind: StateKind): Promise<bigint> {
+  const [r] = await sql`select height from ${sql(indexTable(kind))}`;
+  return BigInt(r.height);
+}
+
+/** Rows per insert: two parameters a row, under Postgres's 65,535. */
+const NODE_ROWS_PER_INSERT = 10_000;
+
+/**
+ * Indexes consecutive batches (in block order, the first right after the indexed height) in one transaction:
+ * their entries by key, and the new height. Entries are content-addressed, so one already there is the same.
+ */
+export async function indexBatches(sql: Sql, kind: StateKind, batches: readonly BatchRow[]): Promise<void> {
+  if (batches.length === 0) return;
+  const rows: { key: Buffer; value: Buffer }[] = [];
+  const seen = new Set<string>();
+  for (const b of batches) {
+    for (const [k, v] of unpackEntries(b.entries)) {
+      const key = Buffer.from(k.buffer, k.byteOffset, k.byteLength);
+      const hex = key.toString('hex');
+      if (seen.has(hex)) continue;
+      seen.add(hex);
+      rows.push({ key, value: Buffer.from(v.buffer, v.byteOffset, v.byteLength) });
+    }
+  }
+  const height = batches[batches.length - 1].blockNumber;
+  await sql.begin(async (tx) => {
+    for (let i = 0; i < rows.length; i += NODE_ROWS_PER_INSERT) {
+      await tx`insert into ${tx(nodeTable(kind))} ${tx(rows.slice(i, i + NODE_ROWS_PER_INSERT))} on conflict (key) do nothing`;
+    }
+    await tx`update ${tx(indexTable(kind))} set height = ${height.toString()} where height < ${height.toString()}`;
+  });
+}
+
+/** The indexed entries among `keys` (unprefixed lowercase hex), by key. */
+export async function readNodes(sql: Sql, kind: StateKind, keys: readonly string[]): Promise<Map<string, Uint8Array>> {
+  const out = new Map<string, Uint8Array>();
+  if (keys.length === 0) return out;
+  const rows = await sql`select key, value from ${sql(nodeTable(kind))} where key = any(${sql.array(keys.map((k) => Buffer.from(k, 'hex')), 17)}::bytea[])`;
+  for (const r of rows) out.set((r.key as Buffer).toString('hex'), new Uint8Array(r.value as Buffer));
+  return out;
+}
+
+/** The state root a stored block left (null when no batch of that block is stored). */
+export async function readStateRoot(sql: Sql, kind: StateKind, blockNumber: bigint): Promise<string | null> {
+  const [r] = await sql`select state_root from ${sql(batchTable(kind))} where block_number = ${blockNumber.toString()}`;
+  return r ? (r.state_root as string) : null;
 }

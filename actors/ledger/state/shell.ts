@@ -3,8 +3,10 @@
  * state (subjects, table and migrations by kind; the private one never leaves its participant). It serves
  * state reads at any block to the gateway, and trie entries to the executor when its cache misses (after a
  * restart). The executor writes each block's trie entries into this store's table in the same transaction
- * as the block; the store loads them into memory when the block is announced (BlockExecuted) or when a read
- * or the executor asks for what it does not hold yet. Reads come from memory, never waiting on execution.
+ * as the block; the store indexes them by key (node-batches.ts) when the block is announced (BlockExecuted) or
+ * when a read or the executor asks for what it does not hold yet, and keeps a bounded cache of them in memory
+ * (node-cache.ts): memory does not grow with the history, nor does a restart's work. Reads never wait on
+ * execution.
  */
 import type { Sql } from 'postgres';
 import type { Bus } from '../../../lib/bus.js';
@@ -16,7 +18,8 @@ import { subjects, type StateKind } from '../../../lib/subjects.js';
 import { Attr, contextOf, inSpan, tracer } from '../../../lib/tracing.js';
 import { BlockExecuted } from '../executor/messages.js';
 import { StateNodesRequest, StateRead } from './messages.js';
-import { migrationOwner, readBatches, stateMigrations, unpackEntries, type BatchRow } from './node-batches.js';
+import { indexBatches, migrationOwner, readBatches, readIndexedHeight, readNodes, readStateRoot, stateMigrations, unpackEntries, type BatchRow } from './node-batches.js';
+import { NodeCache } from './node-cache.js';
 import { readAccount, readCode, readStorage, StateNotAvailableError, type AccountFields } from './trie-reader.js';
 
 const accountState = (a: AccountFields | null) =>
@@ -27,6 +30,23 @@ export interface StateStoreDeps {
   bus: Bus;
   sql: Sql;
   log: Logger;
+  /** Trie entries kept in memory (default: QUORUM_STATE_CACHE_ENTRIES, else 250,000). */
+  cacheEntries?: number;
+}
+
+/** Trie entries kept in memory per store (QUORUM_STATE_CACHE_ENTRIES): about 150 bytes each plus the Map's own. */
+const DEFAULT_CACHE_ENTRIES = 250_000;
+/** State roots of the most recent blocks kept in memory; older ones are read from the batches table. */
+const RECENT_ROOTS = 4096;
+/** Batches indexed per transaction when catching up (a restart after many blocks, a burst). */
+const INDEX_GROUP = 64;
+
+export function cacheEntriesFromEnv(env: Record<string, string | undefined> = process.env): number {
+  const raw = env.QUORUM_STATE_CACHE_ENTRIES;
+  if (raw === undefined || raw.trim() === '') return DEFAULT_CACHE_ENTRIES;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`QUORUM_STATE_CACHE_ENTRIES must be a positive integer, got ${JSON.stringify(raw)}`);
+  return n;
 }
 
 export async function startStateStore(deps: StateStoreDeps): Promise<{ stop(): Promise<void> }> {
@@ -34,21 +54,27 @@ export async function startStateStore(deps: StateStoreDeps): Promise<{ stop(): P
   const scope = bus.scope;
   await migrate(sql, migrationOwner(kind), stateMigrations(kind));
 
-  const nodes = new Map<string, Uint8Array>();
+  const cache = new NodeCache(deps.cacheEntries ?? cacheEntriesFromEnv(), (keys) => readNodes(sql, kind, keys));
+  /** The trie reader's view: 0x-prefixed keys. */
+  const nodes = { get: (keyHex: string) => cache.get(keyHex.slice(2).toLowerCase()) };
   const roots = new Map<bigint, string>();
-  let height = -1n;
-  const load = (batch: BatchRow) => {
-    if (batch.blockNumber <= height) return;
-    if (batch.blockNumber !== height + 1n) {
-      throw new CodedError(ErrorCode.Internal, `state batches out of order: holding block ${height}, read block ${batch.blockNumber}`);
+  let height = await readIndexedHeight(sql, kind);
+  const index = async (group: BatchRow[]) => {
+    if (group.length === 0) return;
+    if (group[0].blockNumber !== height + 1n) {
+      throw new CodedError(ErrorCode.Internal, `state batches out of order: indexed up to block ${height}, read block ${group[0].blockNumber}`);
     }
-    for (const [k, v] of unpackEntries(batch.entries)) nodes.set(toHex(k), v);
-    roots.set(batch.blockNumber, batch.stateRoot);
-    height = batch.blockNumber;
+    await indexBatches(sql, kind, group);
+    for (const b of group) {
+      cache.add([...unpackEntries(b.entries)].map(([k, v]) => [Buffer.from(k).toString('hex'), v] as [string, Uint8Array]));
+      roots.set(b.blockNumber, b.stateRoot);
+      roots.delete(b.blockNumber - BigInt(RECENT_ROOTS));
+    }
+    height = group[group.length - 1].blockNumber;
   };
 
   /**
-   * Loads the batches stored since the last load. Single flight: a call while one runs makes it read once
+   * Indexes the batches stored since the last time. Single flight: a call while one runs makes it read once
    * more, so whoever awaits sees every row committed before its call.
    */
   let catching: Promise<void> | null = null;
@@ -61,7 +87,15 @@ export async function startStateStore(deps: StateStoreDeps): Promise<{ stop(): P
     catching = (async () => {
       do {
         again = false;
-        for await (const batch of readBatches(sql, kind, height)) load(batch);
+        let group: BatchRow[] = [];
+        for await (const batch of readBatches(sql, kind, height, INDEX_GROUP)) {
+          group.push(batch);
+          if (group.length >= INDEX_GROUP) {
+            await index(group);
+            group = [];
+          }
+        }
+        await index(group);
       } while (again);
     })().finally(() => {
       catching = null;
@@ -69,8 +103,9 @@ export async function startStateStore(deps: StateStoreDeps): Promise<{ stop(): P
     return catching;
   };
 
+  const indexedBefore = height;
   await catchUp();
-  log.info('state store loaded', { kind, height, entries: nodes.size });
+  log.info('state store ready', { kind, height, indexedAtStart: Number(height - indexedBefore), cached: cache.size, cacheEntries: deps.cacheEntries ?? cacheEntriesFromEnv() });
 
   // The public store loads each block as it is announced (the gateway reads accounts at the head for every
   // submission); the private one is read rarely, so it loads when a read or the executor needs a newer block.
@@ -83,20 +118,21 @@ export async function startStateStore(deps: StateStoreDeps): Promise<{ stop(): P
     );
   });
 
-  /** The root of the state at `number`, loading what was stored since the last load if need be. */
+  /** The root of the state at `number`, indexing what was stored since the last time if need be. */
   const rootAt = async (number: bigint): Promise<string | undefined> => {
     if (number > height) await catchUp();
-    return roots.get(number);
+    if (number > height) return undefined;
+    return roots.get(number) ?? (await readStateRoot(sql, kind, number)) ?? undefined;
   };
 
-  const lookup = (keys: string[]) => keys.map((k) => nodes.get(k.toLowerCase()));
+  const lookup = (keys: string[]) => cache.getMany(keys.map((k) => k.slice(2).toLowerCase()));
 
   bus.serve(subjects.stateNodes(scope, kind), StateNodesRequest, async (req) => {
-    let values = lookup(req.keys);
-    // The executor only asks for entries of blocks it stored: what we miss was stored since our last load.
+    let values = await lookup(req.keys);
+    // The executor only asks for entries of blocks it stored: what we miss was stored since we last indexed.
     if (values.some((v) => v === undefined)) {
       await catchUp();
-      values = lookup(req.keys);
+      values = await lookup(req.keys);
     }
     return { values: values.map((v) => (v ? toHex(v) : null)) };
   });
