@@ -26,7 +26,7 @@ export interface ExecutionRateDetail {
   txPerSecond: number;
 }
 
-export async function measureExecutionRateDetailed(
+async function measureExecutionRateDetailed(
   kind: 'transfer' | 'set',
   count: number,
   opts: { blockSize?: number; senders?: number } = {},

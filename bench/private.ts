@@ -15,7 +15,7 @@ import { fmt, table } from './stats.js';
 import { nodeSender, pacedSchedule, rawSender, runClients, share, summarizeClients, type Sender, type WalletRunSummary } from './wallet.js';
 
 export type PrivateKind = 'public' | 'private1' | 'private3';
-export const PRIVATE_KINDS: readonly PrivateKind[] = ['public', 'private1', 'private3'];
+const PRIVATE_KINDS: readonly PrivateKind[] = ['public', 'private1', 'private3'];
 
 export interface PrivateConfig {
   /** 'node': node-managed accounts + eth_sendTransaction; 'raw': test-owned keys + /storeraw + eth_sendRawPrivateTransaction */

@@ -13,6 +13,7 @@
  *   npm run bench                 (scripts/bench.sh: build, then node dist/bench/run.js)
  *   BENCH_ONLY=wallet npm run bench   (the wallet mode, hardhat and the in-process rate only)
  *   npm run bench -- --consensus ibft (Raft and QBFT side by side under the wallet load: bench/consensus-compare.ts)
+ *   npm run bench -- --soak       (a long run: memory, consensus restart and executor cold start every 10,000: bench/soak.ts)
  *
  * Env: BENCH_ONLY (comma-separated sections: wallet, batched, private; default all).
  * Wallet mode: BENCH_WALLET (1; 0 skips), BENCH_WALLET_CLIENTS (50), BENCH_WALLET_WINDOW (4), BENCH_WALLET_POLL_MS (10),
@@ -51,6 +52,7 @@ import { compareWallet, deploySimpleStorage, formatWalletMode, runWalletMode, wa
 import { BlockWatcher } from './watch.js';
 import { envInt } from './env.js';
 import { runConsensusComparison } from './consensus-compare.js';
+import { runSoak } from './soak.js';
 import { loadReplayData, measureReplay, type ReplaySpeed } from './replay-speed.js';
 import type { AuditData } from '../cli/audit/format.js';
 
@@ -185,6 +187,7 @@ class Tracker {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--soak')) return runSoak();
   const consensusFlag = process.argv.indexOf('--consensus');
   if (consensusFlag >= 0) {
     const which = process.argv[consensusFlag + 1];

@@ -40,7 +40,7 @@ export function bytesToHex(b: Uint8Array): string {
 }
 
 /** Minimal big-endian bytes of a non-negative integer (0 → empty), as RLP wants. */
-export function intBytes(n: bigint | number): Uint8Array {
+function intBytes(n: bigint | number): Uint8Array {
   let v = BigInt(n);
   if (v < 0n) throw new Error('negative integer');
   if (v === 0n) return EMPTY;
@@ -56,11 +56,11 @@ function trimInt(b: Uint8Array): Uint8Array {
   return b.subarray(i);
 }
 
-export function keccak(b: Uint8Array): Uint8Array {
+function keccak(b: Uint8Array): Uint8Array {
   return keccak_256(b);
 }
 
-export function keyFromPrivate(privHex: string): Key {
+function keyFromPrivate(privHex: string): Key {
   const priv = hexToBytes(privHex);
   if (priv.length !== 32 || !secp256k1.privateKeyVerify(priv)) throw new Error('invalid secp256k1 private key');
   const pub = secp256k1.publicKeyCreate(priv, false); // 65 bytes, 0x04 prefix

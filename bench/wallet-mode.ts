@@ -20,7 +20,7 @@ import { fmt, table } from './stats.js';
 import { pacedSchedule, rawSender, runClients, share, summarizeClients, type ClientsOptions, type Sender, type WalletRunSummary } from './wallet.js';
 
 export type WalletRunName = 'transfer' | 'set' | 'paced' | 'serial';
-export const WALLET_RUNS: readonly WalletRunName[] = ['transfer', 'set', 'paced', 'serial'];
+const WALLET_RUNS: readonly WalletRunName[] = ['transfer', 'set', 'paced', 'serial'];
 
 export interface WalletModeConfig {
   clients: number;
@@ -83,7 +83,7 @@ export interface WalletModeResults {
   runs: WalletModeRun[];
 }
 
-export const RUN_LABEL: Record<WalletRunName, string> = {
+const RUN_LABEL: Record<WalletRunName, string> = {
   transfer: 'transfers, closed loop',
   set: 'set, closed loop',
   paced: 'set, paced',

@@ -29,10 +29,10 @@ export interface Sender {
 }
 
 /** A refusal by the tm's HTTP API (not JSON-RPC). */
-export class HttpRefusal extends Error {}
+class HttpRefusal extends Error {}
 
 /** A read a sender needed before it could submit (the account's nonce) failed: counted as a failed read, not a refusal. */
-export class ReadFailure extends Error {
+class ReadFailure extends Error {
   constructor(
     readonly what: string,
     cause: unknown,
@@ -153,7 +153,7 @@ export interface ClientStats {
   lastReceiptAt: number;
 }
 
-export function newClientStats(): ClientStats {
+function newClientStats(): ClientStats {
   return {
     planned: 0,
     sent: 0,
@@ -214,7 +214,7 @@ class Signal {
  * `pollMs`; clients ask for receipts when the head has moved past their submission. One per gateway, shared by
  * that gateway's clients (as one provider serves the accounts of one dapp).
  */
-export class HeadPoller {
+class HeadPoller {
   head = -1;
   /** failed eth_blockNumber calls (JSON-RPC or transport errors) */
   errors = 0;
@@ -261,7 +261,7 @@ export class HeadPoller {
  * every new block until it comes (then the next one's at once). Resolves when every sent transaction has a
  * receipt or was given up on.
  */
-export async function runClient(heads: HeadPoller, sender: Sender, dueAt: number[], nextValue: () => bigint, opts: ClientOptions, stats: ClientStats): Promise<void> {
+async function runClient(heads: HeadPoller, sender: Sender, dueAt: number[], nextValue: () => bigint, opts: ClientOptions, stats: ClientStats): Promise<void> {
   const url = heads.url;
   stats.planned += dueAt.length;
   /** headAt: the head when the submission started (the receipt cannot be there before the head moves past it) */
@@ -379,7 +379,7 @@ const STALL_MS = 60_000;
 
 let valueCounter = 1n;
 /** Values for set calls (and recipients of transfers): distinct across every run of the process. */
-export const nextValue = () => valueCounter++;
+const nextValue = () => valueCounter++;
 
 /**
  * All clients at once, each with its own schedule (dueAt(c): client c's jobs; 0 = as soon as its window

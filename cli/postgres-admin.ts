@@ -14,12 +14,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 
-export const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** <repo>/.run/pg-url (this file compiles to <repo>/dist/cli/postgres-admin.js). */
-export const PG_URL_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '.run', 'pg-url');
+const PG_URL_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '.run', 'pg-url');
 
-export function adminUrl(): string {
+function adminUrl(): string {
   const env = process.env.QUORUM_PG_URL?.trim();
   if (env) return env;
   try {
@@ -33,7 +33,7 @@ export function adminUrl(): string {
 
 const DB_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
-export function assertDatabaseName(name: string): void {
+function assertDatabaseName(name: string): void {
   if (!DB_NAME.test(name)) throw new Error(`invalid database name ${JSON.stringify(name)}: use lowercase letters, digits and _ (max 63)`);
 }
 
@@ -55,7 +55,7 @@ export function databaseUrl(name: string, base: string = adminUrl()): string {
 }
 
 /** The URL without its password, for messages. */
-export function redact(url: string): string {
+function redact(url: string): string {
   return url.replace(/(\/\/[^:/@]+):[^@/]*@/, '$1:***@');
 }
 

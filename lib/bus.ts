@@ -3,6 +3,8 @@
  * - Payloads are JSON, validated with a zod schema on arrival (every NATS boundary is checked).
  * - Failures travel as a CodedError: header `Quorum-Error: <code>` and the wire error as the body.
  * - W3C trace context travels in headers; handlers run inside a span that continues the caller's trace.
+ * - The broker may die and come back (the launcher restarts it): publishes are kept and sent again, requests wait
+ *   for the link or fail at once when it drops (lib/nats/link.ts).
  */
 import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, NoRespondersError, TimeoutError, RequestError } from '@nats-io/nats-core';
 import type { ZodType } from 'zod';
@@ -12,6 +14,7 @@ import { decodeJson, encodeJson } from './codec.js';
 import { Attr, extractTraceContext, injectTraceContext, tracer } from './tracing.js';
 import type { Scope } from './subjects.js';
 import type { Logger } from './logger.js';
+import { followLink } from './nats/link.js';
 
 const ERROR_HEADER = 'Quorum-Error';
 
@@ -62,6 +65,18 @@ export class NoResponderError extends CodedError {
   }
 }
 
+/**
+ * The broker could not be reached for the whole of the request's timeout: it was never sent, so sending it again
+ * cannot do anything twice (a NoResponderError, so callers that retry only undelivered writes retry it too).
+ */
+export class NotSentError extends NoResponderError {
+  constructor(subject: string, waitedMs: number) {
+    super(subject);
+    this.message = `broker unreachable: request on ${subject} not sent (waited ${waitedMs} ms for the connection)`;
+    this.name = 'NotSentError';
+  }
+}
+
 /** How long a closing actor waits for its subscriptions to drain. */
 const DRAIN_TIMEOUT_MS = 2000;
 
@@ -73,6 +88,7 @@ export function parseWith<T>(schema: ZodType<T>, value: unknown, what: string): 
 
 export function createBus(connection: NatsConnection, scope: Scope, actor: string, log: Logger): Bus {
   const t = tracer(`quorum.${actor}`);
+  const link = followLink(connection, log);
 
   const decodeMsg = <T>(msg: Msg, schema: ZodType<T>): T => {
     let body: unknown;
@@ -95,10 +111,22 @@ export function createBus(connection: NatsConnection, scope: Scope, actor: strin
     connection,
 
     async request<T>(subject: string, payload: unknown, reply: ZodType<T>, opts?: { timeoutMs?: number }): Promise<T> {
+      const timeoutMs = opts?.timeoutMs ?? 5000;
+      const deadline = Date.now() + timeoutMs;
+      // Into a dead link it would be dropped unseen (nats.js discards its buffer on reconnect): wait for the link.
+      if (!link.up() && !(await link.waitUp(timeoutMs))) throw new NotSentError(subject, timeoutMs);
       let msg: Msg;
+      let off = () => {};
       try {
-        msg = await connection.request(subject, encodeJson(payload), { timeout: opts?.timeoutMs ?? 5000, headers: headersWithTrace() });
+        const lost = new Promise<never>((_, reject) => {
+          // It may have been received (the actor may be acting on it): a plain Unavailable, like a timeout.
+          off = link.onLost(() => reject(new CodedError(ErrorCode.Unavailable, `connection to the broker lost while waiting for ${subject}`)));
+        });
+        msg = await Promise.race([connection.request(subject, encodeJson(payload), { timeout: Math.max(1, deadline - Date.now()), headers: headersWithTrace() }), lost]);
+        off();
       } catch (err) {
+        off();
+        if (err instanceof CodedError) throw err;
         if (err instanceof NoRespondersError || (err instanceof RequestError && err.isNoResponders())) {
           throw new NoResponderError(subject);
         }
@@ -116,7 +144,7 @@ export function createBus(connection: NatsConnection, scope: Scope, actor: strin
     },
 
     publish(subject: string, payload: unknown): void {
-      connection.publish(subject, encodeJson(payload), { headers: headersWithTrace() });
+      link.publish(subject, encodeJson(payload), headersWithTrace());
     },
 
     serve<Req, Res>(subject: string, schema: ZodType<Req>, handler: (req: Req, ctx: HandlerContext) => Promise<Res> | Res, opts?: { queue?: string }): void {
@@ -170,6 +198,8 @@ export function createBus(connection: NatsConnection, scope: Scope, actor: strin
     async close(): Promise<void> {
       // A connection the broker dropped (a revoked participant, a broker that died) is reconnecting, and
       // drain() would wait for it: bounded, then closed outright.
+      // What this actor published is read by the broker first (kept messages included), within the same bound.
+      await link.settled(DRAIN_TIMEOUT_MS);
       let timer: NodeJS.Timeout | undefined;
       const bounded = new Promise<void>((resolve) => (timer = setTimeout(resolve, DRAIN_TIMEOUT_MS)));
       await Promise.race([connection.drain().catch(() => {}), bounded]);

@@ -20,6 +20,3 @@ export function quantity(n: bigint | number): string {
   return '0x' + BigInt(n).toString(16);
 }
 
-export function parseQuantity(hex: string): bigint {
-  return BigInt(hex);
-}

@@ -14,7 +14,7 @@ import type { ActorName } from './network/description.js';
 
 /** The state store runs twice per participant: public state and this participant's private state. */
 export type StateKind = 'public' | 'private';
-export const stateActor = (kind: StateKind): ActorName => (kind === 'public' ? 'state' : 'privateState');
+const stateActor = (kind: StateKind): ActorName => (kind === 'public' ? 'state' : 'privateState');
 
 export interface Scope {
   net: string;

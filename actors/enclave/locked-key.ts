@@ -9,7 +9,7 @@ import type { LockedKey } from '../../lib/network/description.js';
 
 /** Cost for keys made by the dev-network generator (≈50 ms); real deployments pass a higher N. */
 export const DEV_SCRYPT_N = 2 ** 14;
-export const DEFAULT_SCRYPT_N = 2 ** 17;
+const DEFAULT_SCRYPT_N = 2 ** 17;
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
 const unb64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));

@@ -32,7 +32,7 @@ export interface NodeAccounts {
   signMessage(from: string, message: Uint8Array): string;
 }
 
-export function addressOfKey(key: Uint8Array): string {
+function addressOfKey(key: Uint8Array): string {
   const pub = secp256k1.publicKeyCreate(key, false);
   return toHex(keccak_256(pub.subarray(1)).subarray(12));
 }

@@ -92,7 +92,7 @@ export interface Backend {
 }
 
 /** Reply schemas the gateway expects, request by request. */
-export const Replies = {
+const Replies = {
   head: Head,
   blockByNumber: RpcBlock.nullable(),
   blockByHash: RpcBlock.nullable(),

@@ -8,7 +8,7 @@
 import { CodedError, ErrorCode } from '../../lib/errors.js';
 import type { Checked, DecodedTx } from '../../lib/ethereum/transaction.js';
 
-export { decodeRawTransaction, MAX_TX_SIZE, type Checked, type DecodedTx } from '../../lib/ethereum/transaction.js';
+export { decodeRawTransaction, MAX_TX_SIZE, type DecodedTx } from '../../lib/ethereum/transaction.js';
 
 /** How far ahead of the state nonce a transaction may be (the pool holds it until the gap fills). */
 export const MAX_NONCE_GAP = 1000n;

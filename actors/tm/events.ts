@@ -8,10 +8,10 @@ import { PayloadHashHex, PrivacyPublicKey } from './messages.js';
 
 export const TM_STREAM = 'tm-payloads';
 
-export const PayloadOrigin = z.enum(['send', 'push', 'resend', 'storeraw']);
+const PayloadOrigin = z.enum(['send', 'push', 'resend', 'storeraw']);
 export type PayloadOrigin = z.infer<typeof PayloadOrigin>;
 
-export const TmEvents = {
+const TmEvents = {
   /** We now hold this payload (encrypted). `sender` and `recipients` are participant ids. */
   PayloadStored: z.object({
     hash: PayloadHashHex,

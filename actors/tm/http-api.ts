@@ -14,7 +14,7 @@ import { b64ToHex, hashKey } from './hash.js';
 import { PayloadHashB64, PrivacyFlag, PrivacyPublicKey } from './messages.js';
 import type { TmService } from './service.js';
 
-export const TM_VERSION = '0.1.0';
+const TM_VERSION = '0.1.0';
 /** The largest body read; a payload must also fit a NATS message (8 MB) once base64-encoded for the enclave. */
 const MAX_BODY_BYTES = 6 * 1024 * 1024;
 

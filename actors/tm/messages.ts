@@ -30,11 +30,9 @@ export const TmSendRequest = z.object({
   privacyFlag: PrivacyFlag.default(0),
 });
 export type TmSendRequest = z.infer<typeof TmSendRequest>;
-export const TmSendReply = PayloadKey;
 
 /** Seal for the sender alone and store (web3js-quorum's first step); answers the hash. Nothing is pushed. */
 export const TmStoreRawRequest = z.object({ payload: HexBytes, from: PrivacyPublicKey.optional() });
-export const TmStoreRawReply = PayloadKey;
 
 /** Share a stored raw payload with recipients (eth_sendRawPrivateTransaction): push, wait for every ACK. */
 export const TmSendSignedRequest = z.object({
@@ -42,7 +40,6 @@ export const TmSendSignedRequest = z.object({
   to: z.array(PrivacyPublicKey).max(64),
   privacyFlag: PrivacyFlag.default(0),
 });
-export const TmSendSignedReply = PayloadKey;
 
 // ---- gateway/executor → tm -------------------------------------------------------------------------------
 

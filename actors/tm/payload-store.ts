@@ -13,7 +13,7 @@ import { fromRowKey, rowKey } from './hash.js';
 import { EncodedPayload } from './messages.js';
 import { RawPayload } from '../enclave/messages.js';
 
-export const tmMigrations: readonly Migration[] = [
+const tmMigrations: readonly Migration[] = [
   {
     version: 1,
     description: 'tm: encrypted payloads by SHA3-512 of the ciphertext, raw payloads, the recovery marker',

@@ -20,7 +20,7 @@ import { bytesToHex, type Key } from '../sign.js';
 
 /** The project root (this file runs as dist/bench/hardhat/node.js). */
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const HARDHAT_CONFIG = path.join(ROOT, 'bench', 'hardhat', 'hardhat.config.cjs');
+const HARDHAT_CONFIG = path.join(ROOT, 'bench', 'hardhat', 'hardhat.config.cjs');
 
 export interface HardhatNode {
   url: string;

@@ -1,7 +1,7 @@
 /** Replacing a file so that readers (a watcher, an actor starting up) see the old or the new content, never half. */
 import { rename, rm, writeFile } from 'node:fs/promises';
 
-export async function writeFileAtomic(file: string, text: string, mode = 0o644): Promise<void> {
+async function writeFileAtomic(file: string, text: string, mode = 0o644): Promise<void> {
   // Same directory as the target: rename is atomic only within one file system.
   const tmp = `${file}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`;
   try {

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { NatsServerRef } from '../nats/server.js';
 import { writeJsonAtomic } from './atomic-write.js';
 
-export const NatsServerRecord = z.object({
+const NatsServerRecord = z.object({
   pid: z.number().int().positive(),
   url: z.string(),
   configFile: z.string(),
@@ -21,6 +21,10 @@ export const NatsServerRecord = z.object({
     httpPort: z.number().int().min(1).max(65535).optional(),
     pidFile: z.string().optional(),
     serverName: z.string().optional(),
+    // A broker of a per-participant cluster (cli/nats/server-config.ts): kept, so a reload keeps its routes.
+    cluster: z
+      .object({ name: z.string(), listen: z.string(), routes: z.array(z.string()), routeUser: z.string(), routePassword: z.string(), noAdvertise: z.boolean().optional() })
+      .optional(),
   }),
 });
 export type NatsServerRecord = z.infer<typeof NatsServerRecord>;
@@ -39,7 +43,7 @@ export const LauncherState = z.object({
 });
 export type LauncherState = z.infer<typeof LauncherState>;
 
-export const launcherStateFile = (dir: string) => path.join(path.resolve(dir), 'launcher.json');
+const launcherStateFile = (dir: string) => path.join(path.resolve(dir), 'launcher.json');
 
 /** The state, or undefined when there is none or it is unreadable (a fresh dir, an older launcher's file). */
 export async function readLauncherState(dir: string): Promise<LauncherState | undefined> {

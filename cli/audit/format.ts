@@ -20,7 +20,6 @@ import { ReceivedPayload } from '../../actors/tm/messages.js';
 export const AUDIT_FORMAT = 'quorum-actors-audit-log';
 export const AUDIT_VERSION = 1;
 
-const Hex = z.string().regex(/^0x([0-9a-f]{2})*$/, 'expected lowercase 0x-hex');
 const Hash = z.string().regex(/^0x[0-9a-f]{64}$/, 'expected a 32-byte 0x-hex hash');
 const Position = z.number().int().nonnegative();
 
@@ -99,7 +98,7 @@ export const PrivateContractLine = z.object({
 export const DroppedLine = z.object({ kind: z.literal('dropped'), blockNumber: Position, hash: z.string(), reason: z.string() });
 /** A decrypted payload, as this participant's tm answers its executor (found: true only). */
 export const PayloadLine = z.object({ kind: z.literal('payload'), received: ReceivedPayload });
-export const EndLine = z.object({ kind: z.literal('end'), counts: Counts });
+const EndLine = z.object({ kind: z.literal('end'), counts: Counts });
 
 export const RecordLine = z.discriminatedUnion('kind', [
   EventLine,

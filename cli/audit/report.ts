@@ -69,7 +69,7 @@ export function showValue(v: unknown): string {
 }
 
 /** Where, in one line: block, event positions. */
-export function location(d: Divergence): string {
+function location(d: Divergence): string {
   const parts: string[] = [];
   if (d.block !== undefined) parts.push(`block ${d.block}`);
   if (d.globalPosition !== undefined && d.globalPosition > 0) parts.push(`event global position ${d.globalPosition}`);
@@ -93,7 +93,7 @@ export function formatDivergence(d: Divergence): string {
 
 const rate = (n: number, s: number) => (s > 0 ? (n / s).toFixed(1) : 'n/a');
 
-export function formatSummary(s: ReplaySummary): string {
+function formatSummary(s: ReplaySummary): string {
   const lines = [
     `participant ${s.participant} of network ${s.network} (${s.consensus})`,
     `events:       ${s.events} in ${Object.keys(s.chains).length} hash chains (${Object.entries(s.chains)

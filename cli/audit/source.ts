@@ -31,7 +31,6 @@ import {
   type RecordLine,
 } from './format.js';
 
-type Row = Record<string, unknown>;
 
 
 /** Where a participant's record is and what opens it. */

@@ -31,25 +31,11 @@ export const GeneratedFile = {
   },
 } as const;
 
-/** Where the actors find the files inside their containers. */
-export const CONTAINER_CONFIG_DIR = '/etc/quorum';
-export const containerPath = {
-  network: `${CONTAINER_CONFIG_DIR}/network.json`,
-  secrets: (participant: string) => `${CONTAINER_CONFIG_DIR}/secrets/${participant}.json`,
-  enclavePassword: (participant: string) => `${CONTAINER_CONFIG_DIR}/secrets/${participant}.enclave-password`,
-  natsConfig: '/etc/nats/nats-server.conf',
-  caCert: `${CONTAINER_CONFIG_DIR}/tls/ca.crt`,
-  gatewayKey: (participant: string) => `${CONTAINER_CONFIG_DIR}/tls/${participant}-rpc.key`,
-  gatewayCert: (participant: string) => `${CONTAINER_CONFIG_DIR}/tls/${participant}-rpc.crt`,
-  issuerPublicKey: `${CONTAINER_CONFIG_DIR}/jwt/issuer-public.pem`,
-  healthToken: `${CONTAINER_CONFIG_DIR}/jwt/health.token`,
-} as const;
-
 /** Ports inside the compose network (each service has its own address, so every broker uses the same ones). */
 export const NATS_CLIENT_PORT = 4222;
 export const NATS_MONITOR_PORT = 8222;
 export const NATS_ROUTE_PORT = 6222;
-export const POSTGRES_PORT = 5432;
+const POSTGRES_PORT = 5432;
 
 /** Compose service names. */
 const ACTOR_SLUG: Record<ActorName, string> = {
@@ -63,10 +49,7 @@ const ACTOR_SLUG: Record<ActorName, string> = {
 };
 export const serviceName = (participant: string, actor: ActorName): string => `${participant}-${ACTOR_SLUG[actor]}`;
 export const natsService = (participant: string): string => `nats-${participant}`;
-export const POSTGRES_SERVICE = 'postgres';
-export const TRACING_SERVICE = 'jaeger';
-
-export const natsUrl = (participant: string): string => `nats://${natsService(participant)}:${NATS_CLIENT_PORT}`;
+const POSTGRES_SERVICE = 'postgres';
 
 /** One role and one database per participant; the role owns its database and nothing else. */
 export const postgresRole = (participant: string): string => participant;

@@ -27,7 +27,7 @@ const execFileP = promisify(execFile);
 
 /** The health checks' token: long-lived, since nothing renews it inside a running container. */
 const HEALTH_TOKEN_TTL_SECONDS = 10 * 365 * 24 * 3600;
-export const HEALTH_TOKEN_SCOPE = 'eth_blockNumber';
+const HEALTH_TOKEN_SCOPE = 'eth_blockNumber';
 const CA_DAYS = 3650;
 /** What browsers and most TLS stacks accept as a leaf's longest life. */
 const LEAF_DAYS = 825;

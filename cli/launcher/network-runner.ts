@@ -10,6 +10,12 @@
  * participant is permitted (cli/admin permit, or RunningNetwork.permit), creates its database and starts its
  * actors; when one is revoked, it stops that participant's actors. The nats-server follows the same list (its
  * config is regenerated and reloaded in place). <dir>/launcher.json records the nats-server for the admin command.
+ *
+ * The nats-server is supervised like the actors: killed, it is started again on the same port and config, and the
+ * actors' connections come back on their own (lib/nats/connect.ts, lib/bus.ts). With brokers 'per-participant'
+ * each participant has its own nats-server, joined to the others' as one cluster (cli/nats/server.ts), so losing a
+ * broker is losing one participant; launcher.json then records the first participant's broker (the admin reloads
+ * it; the launcher, following network.json, reloads the others).
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -22,7 +28,7 @@ import type { ActorName, NetworkDescription, Participant, ParticipantSecrets } f
 import { generateNetworkFiles, networkPaths, type GenerateOptions } from '../network/generate.js';
 import { loadNetwork, loadSecrets } from '../../lib/network/load.js';
 import { watchNetworkFile } from '../../lib/network/watch.js';
-import { applyPermissionList, startNatsServer, type NatsServer } from '../nats/server.js';
+import { applyPermissionList, joinNatsCluster, startNatsCluster, startNatsServer, type ClusterJoin, type NatsServer } from '../nats/server.js';
 import { natsServerRecord, readLauncherState, writeLauncherState, type LauncherState } from '../admin/launcher-state.js';
 import { permitParticipant, revokeParticipant, type PermitOptions } from '../admin/permissions.js';
 import { createDatabase, databaseName, databaseUrl, dropDatabase } from '../postgres-admin.js';
@@ -73,8 +79,13 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Default 60 s. */
   readyTimeoutMs?: number;
-  /** NATS port. Default: a free port. */
+  /** NATS port. Default: a free port. (The shared broker only.) */
   natsPort?: number;
+  /**
+   * 'shared' (default): one nats-server for the network. 'per-participant': one per participant, joined as one
+   * cluster; each participant's actors connect to their own. Default from QUORUM_BROKERS.
+   */
+  brokers?: 'shared' | 'per-participant';
   /** Wait for readiness before resolving. Default true. */
   wait?: boolean;
   /** Stop the network (and exit) on SIGINT/SIGTERM of this process. Default true; the devnet CLI handles them itself. */
@@ -99,7 +110,10 @@ export interface RunningNetwork {
   rpcUrls: string[];
   /** Index i = participant i+1: the tm's Tessera-compatible API. */
   tmUrls: string[];
+  /** The (first participant's) nats-server. */
   natsUrl: string;
+  /** The nats-server each participant's actors connect to, keyed by participant id. */
+  natsUrls: Record<string, string>;
   /** Keyed by participant id. */
   secrets: Record<string, ParticipantSecrets>;
   /** Paths of network.json and the secrets files. */
@@ -114,6 +128,13 @@ export interface RunningNetwork {
   stopActor(participant: string, actor: ActorName): Promise<void>;
   /** Starts an actor stopped by stopActor again, optionally with extra environment. */
   startActor(participant: string, actor: ActorName, env?: Record<string, string>): void;
+  /**
+   * Kills the nats-server (of `participant`, default the first one's) and waits for it to exit; the launcher starts
+   * it again on the same port if restartCrashed.
+   */
+  killBroker(signal?: NodeJS.Signals, participant?: string): Promise<void>;
+  /** A nats-server now (of `participant`, default the first one's): pid, whether it is up, restarts by the launcher. */
+  broker(participant?: string): { pid: number; running: boolean; restarts: number };
   /** SIGTERM all actors (SIGKILL after 10 s), then the nats-server. Keeps databases and dir. */
   stop(): Promise<void>;
   /** stop() + drop the databases + remove the dir if it was a temp dir created by startNetwork. */
@@ -416,15 +437,49 @@ async function launch(opts: StartOptions, dir: string, createdDir: boolean): Pro
   // 5. nats-server
   const logDir = path.join(dir, 'logs');
   await mkdir(logDir, { recursive: true });
-  let nats: NatsServer;
+  const perParticipant = (opts.brokers ?? (process.env.QUORUM_BROKERS === 'per-participant' ? 'per-participant' : 'shared')) === 'per-participant';
+  /** The broker of each participant (in shared mode, the same one for all). */
+  const brokers = new Map<string, NatsServer>();
+  let cluster: ClusterJoin | undefined;
+  // launcher.json names one broker for the admin command: the shared one, or the first participant's.
+  const recordedId = network.participants[0].id;
+  const recorded = () => brokers.get(recordedId) ?? [...brokers.values()][0];
+  const record = (server: NatsServer) => ({ ...baseState, running: { launcherPid: process.pid, nats: natsServerRecord(server) } });
+  // A restarted broker has a new pid, which the admin must find. (stop() writes the state without the server after
+  // stopping the brokers, which ends all restarts: it has the last word.)
+  const onRestart = (server: NatsServer) => {
+    if (server === recorded()) void writeLauncherState(dir, record(server)).catch(() => {});
+  };
+  const restartCrashed = opts.restartCrashed ?? true;
   try {
-    nats = await startNatsServer({ network, dir, port: opts.natsPort });
+    if (perParticipant) {
+      const started = await startNatsCluster({ network, dir, ids: network.participants.map((p) => p.id), restartCrashed, onRestart: (_, server) => onRestart(server) });
+      cluster = started.join;
+      for (const [id, server] of Object.entries(started.servers)) brokers.set(id, server);
+    } else {
+      // The broker is supervised like the actors.
+      const shared = await startNatsServer({ network, dir, port: opts.natsPort, restartCrashed, onRestart });
+      for (const p of network.participants) brokers.set(p.id, shared);
+    }
   } catch (err) {
     if (createdDir) for (const name of dbNames) await dropDatabase(name).catch(() => {});
     throw err;
   }
+  const distinctBrokers = () => [...new Set(brokers.values())];
+  const brokerOf = (participant?: string): NatsServer => {
+    const b = participant === undefined ? recorded() : brokers.get(participant);
+    if (!b) throw new Error(`no nats-server for ${participant} in this network`);
+    return b;
+  };
+  /** The broker of a newly permitted participant: its own, joined to the cluster, or the shared one. */
+  const brokerFor = async (id: string, next: NetworkDescription): Promise<NatsServer> => {
+    if (!perParticipant || !cluster) return recorded();
+    const joined = await joinNatsCluster({ network: next, dir, id, join: cluster, restartCrashed, onRestart });
+    cluster = joined.join;
+    return joined.server;
+  };
   // For `npm run admin`: which server to reload, and how its config was generated.
-  await writeLauncherState(dir, { ...baseState, running: { launcherPid: process.pid, nats: natsServerRecord(nats) } });
+  await writeLauncherState(dir, record(recorded()));
 
   // 6. actors
   const procs: ActorProcess[] = [];
@@ -442,7 +497,7 @@ async function launch(opts: StartOptions, dir: string, createdDir: boolean): Pro
         QUORUM_SECRETS: secretsFiles[p.id],
         QUORUM_PARTICIPANT: p.id,
         QUORUM_ACTOR: actor,
-        QUORUM_NATS_URL: nats.url,
+        QUORUM_NATS_URL: brokerOf(p.id).url,
         QUORUM_PG_URL: databases[p.id],
         ...(opts.env ?? {}),
       };
@@ -451,6 +506,7 @@ async function launch(opts: StartOptions, dir: string, createdDir: boolean): Pro
       return proc;
     });
   const secretsFiles: Record<string, string> = { ...paths.secrets };
+  const natsUrls: Record<string, string> = Object.fromEntries(network.participants.map((p) => [p.id, brokerOf(p.id).url]));
   for (const p of network.participants) addActors(p);
 
   const rpcUrls = network.participants.map((p) => `http://127.0.0.1:${p.rpcPort}`);
@@ -514,8 +570,13 @@ async function launch(opts: StartOptions, dir: string, createdDir: boolean): Pro
         delete secrets[p.id];
         delete secretsFiles[p.id];
         delete databases[p.id];
+        const own = brokers.get(p.id);
+        brokers.delete(p.id);
+        delete natsUrls[p.id];
+        if (own && !distinctBrokers().includes(own)) await own.stop(); // its own broker (per participant) goes with it
       }
-      await applyPermissionList(nats, next, { reload: 'if-changed' }); // hand edits too, not only the admin's
+      // Hand edits too, not only the admin's; every broker of the cluster holds the same users.
+      for (const b of distinctBrokers()) await applyPermissionList(b, next, { reload: 'if-changed' });
       // Everything a newcomer needs is prepared before any of its actors starts, so a failure leaves nothing half-run.
       for (const p of added) {
         const file = path.join(paths.secretsDir, `${p.id}.json`);
@@ -529,6 +590,8 @@ async function launch(opts: StartOptions, dir: string, createdDir: boolean): Pro
         databases[p.id] = databaseUrl(name);
         secrets[p.id] = s;
         secretsFiles[p.id] = file;
+        if (!brokers.has(p.id)) brokers.set(p.id, await brokerFor(p.id, next));
+        natsUrls[p.id] = brokerOf(p.id).url;
       }
       handle.network = next;
       rpcUrls.splice(0, rpcUrls.length, ...next.participants.map((p) => `http://127.0.0.1:${p.rpcPort}`));
@@ -546,7 +609,8 @@ async function launch(opts: StartOptions, dir: string, createdDir: boolean): Pro
     network,
     rpcUrls,
     tmUrls,
-    natsUrl: nats.url,
+    natsUrl: recorded().url,
+    natsUrls,
     secrets,
     networkFile: paths.network,
     secretsFiles,
@@ -565,16 +629,21 @@ async function launch(opts: StartOptions, dir: string, createdDir: boolean): Pro
     startActor(participant, actor, env) {
       procOf(participant, actor).resume(env);
     },
+    killBroker: (signal = 'SIGKILL', participant) => brokerOf(participant).kill(signal),
+    broker: (participant) => {
+      const b = brokerOf(participant);
+      return { pid: b.pid, running: b.running(), restarts: b.restarts };
+    },
 
     async permit(permitOpts = {}) {
-      const { participant } = await permitParticipant(dir, { ...permitOpts, nats });
+      const { participant } = await permitParticipant(dir, { ...permitOpts, nats: recorded() });
       await follow();
       return participant;
     },
 
     async revoke(participant) {
       // Its actors stop while their connections still work, then the reload shuts the door.
-      await revokeParticipant(dir, participant, { nats, beforeBroker: () => enqueue(() => stopParticipant(participant)) });
+      await revokeParticipant(dir, participant, { nats: recorded(), beforeBroker: () => enqueue(() => stopParticipant(participant)) });
       await follow();
     },
 
@@ -583,7 +652,7 @@ async function launch(opts: StartOptions, dir: string, createdDir: boolean): Pro
         watcher.close();
         await following; // a permit/revoke in flight finishes first (it may be starting actors)
         await Promise.all(procs.map((a) => a.stop(10_000)));
-        await nats.stop();
+        await Promise.all(distinctBrokers().map((b) => b.stop()));
         // The admin must no longer find a server to reload.
         await writeLauncherState(dir, baseState).catch(() => {});
         untrackRunning(handle);

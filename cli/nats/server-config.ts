@@ -18,6 +18,28 @@ export interface NatsConfigOptions {
   pidFile?: string;
   /** Server name shown in logs / INFO. */
   serverName?: string;
+  /** Joins this server to others as one cluster (one broker per participant). */
+  cluster?: NatsClusterOptions;
+}
+
+/**
+ * The cluster block: every broker listens for routes and names the others'; route connections authenticate with
+ * a user and password of their own (clients never use them). The generated users and permissions are the same
+ * on every broker, so an actor's rights do not depend on which broker it reaches.
+ */
+export interface NatsClusterOptions {
+  name: string;
+  /** Route listener, host:port. */
+  listen: string;
+  /** The other brokers' route listeners, host:port. */
+  routes: string[];
+  routeUser: string;
+  routePassword: string;
+  /**
+   * Do not tell clients about the other brokers: an actor stays on its participant's broker (and waits for it to
+   * come back) rather than moving to another participant's. Default true.
+   */
+  noAdvertise?: boolean;
 }
 
 export interface NatsUser {
@@ -59,6 +81,17 @@ export function natsServerConfig(network: NetworkDescription, opts: NatsConfigOp
   lines.push(`max_payload: ${opts.maxPayload ?? '8MB'}`);
   if (opts.httpPort !== undefined) lines.push(`http: ${q(`${host}:${opts.httpPort}`)}`);
   if (opts.pidFile) lines.push(`pid_file: ${q(opts.pidFile)}`);
+  if (opts.cluster) {
+    const c = opts.cluster;
+    const auth = `${encodeURIComponent(c.routeUser)}:${encodeURIComponent(c.routePassword)}`;
+    lines.push('cluster {');
+    lines.push(`  name: ${q(c.name)}`);
+    lines.push(`  listen: ${q(c.listen)}`);
+    lines.push(`  no_advertise: ${c.noAdvertise ?? true}`);
+    lines.push(`  authorization { user: ${q(c.routeUser)}, password: ${q(c.routePassword)}, timeout: 2 }`);
+    lines.push(`  routes: [${c.routes.map((r) => q(`nats-route://${auth}@${r}`)).join(', ')}]`);
+    lines.push('}');
+  }
   lines.push('');
   lines.push('authorization {');
   lines.push('  users = [');

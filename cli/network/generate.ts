@@ -17,18 +17,18 @@ import { privateToAddress } from '@ethereumjs/util';
 import { ACTORS, ActorName, NetworkDescription, Participant, ParticipantSecrets, QbftParams, RaftParams, type ConsensusKind } from '../../lib/network/description.js';
 import type { z } from 'zod';
 
-export const DEFAULT_CHAIN_ID = 1337;
-export const DEFAULT_NETWORK_NAME = 'devnet';
-export const DEFAULT_BASE_PORT = 22000;
+const DEFAULT_CHAIN_ID = 1337;
+const DEFAULT_NETWORK_NAME = 'devnet';
+const DEFAULT_BASE_PORT = 22000;
 /** Tessera's customary port range: participant i's tm API is on 9081 + i. */
-export const DEFAULT_TM_BASE_PORT = 9081;
-export const DEFAULT_PARTICIPANTS = 4;
-export const DEFAULT_ACCOUNTS_PER_PARTICIPANT = 2;
+const DEFAULT_TM_BASE_PORT = 9081;
+const DEFAULT_PARTICIPANTS = 4;
+const DEFAULT_ACCOUNTS_PER_PARTICIPANT = 2;
 /** Quorum's customary genesis gas limit. */
-export const DEFAULT_GAS_LIMIT = '700000000';
+const DEFAULT_GAS_LIMIT = '700000000';
 /** 10^24 wei (one million ether) per funded account. */
 export const DEFAULT_FUND_BALANCE = 10n ** 24n;
-export const GENESIS_TIMESTAMP = 0;
+const GENESIS_TIMESTAMP = 0;
 
 export interface GenerateOptions {
   /** Number of participants, ids p1..pN. Default 4. */

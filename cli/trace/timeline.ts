@@ -39,7 +39,7 @@ export function traceIdOf(traceparent: string | null | undefined): string | null
 }
 
 /** The trace ids a transaction's path runs through: those of the events that name it. */
-export function traceIdsOf(rows: readonly TraceEventRow[]): Set<string> {
+function traceIdsOf(rows: readonly TraceEventRow[]): Set<string> {
   const ids = new Set<string>();
   for (const r of rows) {
     const id = r.mentionsTx ? traceIdOf(r.traceContext) : null;

@@ -11,7 +11,7 @@ import { paramsBlock } from '@ethereumjs/block';
 import { paramsEVM } from '@ethereumjs/evm';
 import { paramsVM } from '@ethereumjs/vm';
 import { createKeccak } from 'hash-wasm';
-import { paramsTx, TransactionType } from '@ethereumjs/tx';
+import { paramsTx } from '@ethereumjs/tx';
 import secp256k1 from 'secp256k1';
 import type { NetworkDescription } from '../network/description.js';
 
@@ -32,13 +32,6 @@ export function keccak256(data: Uint8Array): Uint8Array {
   keccakHasher.update(data);
   return keccakHasher.digest('binary');
 }
-
-/** Transaction types the ledger accepts: legacy (0), EIP-2930 access list (1), EIP-1559 (2). Blobs (3) and set-code (4) are refused. */
-export const ACCEPTED_TX_TYPES: ReadonlySet<number> = new Set([
-  TransactionType.Legacy,
-  TransactionType.AccessListEIP2930,
-  TransactionType.FeeMarketEIP1559,
-]);
 
 const HARDFORKS = [
   'chainstart',
@@ -65,7 +58,7 @@ const HARDFORKS = [
  * returns the 64-byte uncompressed public key without its 0x04 prefix, throws on an invalid signature.
  * Used for transaction senders and for the ECRECOVER precompile.
  */
-export function nativeEcrecover(msgHash: Uint8Array, v: bigint, r: Uint8Array, s: Uint8Array, chainId?: bigint): Uint8Array {
+function nativeEcrecover(msgHash: Uint8Array, v: bigint, r: Uint8Array, s: Uint8Array, chainId?: bigint): Uint8Array {
   let recovery: bigint;
   if (v === 0n || v === 1n) recovery = v;
   else if (chainId === undefined) recovery = v - 27n;

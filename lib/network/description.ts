@@ -123,11 +123,6 @@ export const ParticipantSecrets = z.object({
 });
 export type ParticipantSecrets = z.infer<typeof ParticipantSecrets>;
 
-/** The participant that owns a privacy public key, or undefined. */
-export function participantOfKey(network: NetworkDescription, publicKey: string): Participant | undefined {
-  return network.participants.find((p) => p.privacyPublicKey === publicKey);
-}
-
 export function findParticipant(network: NetworkDescription, id: string): Participant {
   const p = network.participants.find((x) => x.id === id);
   if (!p) throw new Error(`participant ${id} is not in network ${network.name}`);

@@ -13,7 +13,7 @@ import { NetworkDescription } from './description.js';
 import { checkNetwork, loadNetwork } from './load.js';
 
 /** The environment variable through which the launcher (and docker-compose) tell each actor where network.json is. */
-export const NETWORK_FILE_ENV = 'QUORUM_NETWORK';
+const NETWORK_FILE_ENV = 'QUORUM_NETWORK';
 
 /** The network description file of this actor process (QUORUM_NETWORK), e.g. to pass to watchNetworkFile. */
 export function networkFileOf(env: NodeJS.ProcessEnv = process.env): string {

@@ -20,7 +20,7 @@ import { Ajv2019 } from 'ajv/dist/2019.js';
 import { parse as parseYaml } from 'yaml';
 import { ACTOR_START_ORDER, actorEntry, DIST_DIR, REPO_DIR, startNetwork } from '../../cli/launcher/network-runner.js';
 import { parseEnvFile } from '../../cli/deploy/config.js';
-import { GeneratedFile, natsService, postgresDatabase, postgresPasswordVar, postgresRole, serviceName } from '../../cli/deploy/layout.js';
+import { GeneratedFile, natsService, postgresDatabase, postgresPasswordVar, postgresRole, postgresUrl, serviceName } from '../../cli/deploy/layout.js';
 import { ACTORS, type ActorName, type NetworkDescription } from '../../lib/network/description.js';
 import { findNatsServerBinary } from '../../cli/nats/server.js';
 import { X509Certificate } from 'node:crypto';
@@ -318,7 +318,7 @@ describe('infra/docker-compose.yml', () => {
       assert.ok(svc.depends_on?.[nats[1]], `${name} waits for its broker`);
       const password = composeEnv[postgresPasswordVar(p)];
       assert.ok(password, `compose.env has ${postgresPasswordVar(p)}`);
-      assert.equal(env.QUORUM_PG_URL, `postgres://${postgresRole(p)}:${password}@postgres:5432/${postgresDatabase(p)}`, `${name}: QUORUM_PG_URL`);
+      assert.equal(env.QUORUM_PG_URL, postgresUrl(p, password), `${name}: QUORUM_PG_URL`);
       assert.ok(initSql.includes(`CREATE ROLE ${postgresRole(p)} LOGIN PASSWORD '${password}';`), `init.sql creates role ${p}`);
       assert.ok(initSql.includes(`CREATE DATABASE ${postgresDatabase(p)} OWNER ${postgresRole(p)};`), `init.sql creates ${postgresDatabase(p)}`);
     }

@@ -201,6 +201,53 @@ describe('local launcher', () => {
     assert.equal(await databaseExists(`${prefix}p_p3`), false);
   });
 
+  it('restarts a killed nats-server on the same port; the actors reconnect on their own', async () => {
+    const n = await startNetwork({ participants: 1, distDir: FAKE_DIST, dbPrefix: `${prefix}n`, readyTimeoutMs: 30_000 });
+    try {
+      const first = n.broker();
+      const actorPids = n.processes().map((p) => p.pid);
+      await n.killBroker('SIGKILL');
+      assert.equal(alive(first.pid), false);
+      await until(() => n.broker().running, 15_000, 'the launcher to start the nats-server again');
+      const second = n.broker();
+      assert.notEqual(second.pid, first.pid);
+      assert.equal(second.restarts, first.restarts + 1);
+      // The admin command finds the new server.
+      await until(async () => JSON.parse(await readFile(path.join(n.dir, 'launcher.json'), 'utf8')).running?.nats?.pid === second.pid, 5_000, 'launcher.json to name the new pid');
+      // The fake gateway asks the fake consensus over NATS again: both reconnected, and nobody was restarted.
+      await n.waitReady(15_000);
+      assert.equal((await rpc(n.rpcUrls[0], 'raft_leader')).result, 'p1');
+      assert.deepEqual(n.processes().map((p) => p.pid), actorPids);
+    } finally {
+      await n.destroy();
+    }
+    assert.equal(await databaseExists(`${prefix}n_p1`), false);
+  });
+
+  it('brokers per participant: one cluster; losing one broker loses one participant; a permitted one gets its own', async () => {
+    const n = await startNetwork({ participants: 2, distDir: FAKE_DIST, dbPrefix: `${prefix}m`, brokers: 'per-participant', restartCrashed: false, readyTimeoutMs: 30_000 });
+    try {
+      assert.notEqual(n.natsUrls.p1, n.natsUrls.p2);
+      assert.equal(n.natsUrl, n.natsUrls.p1);
+      const p3 = await n.permit({ name: 'Bank C' });
+      await n.waitParticipantReady(p3.id, 20_000);
+      assert.equal(new Set(Object.values(n.natsUrls)).size, 3, 'the permitted participant has a broker of its own');
+      const p3broker = n.broker(p3.id).pid;
+
+      await n.killBroker('SIGKILL', 'p2');
+      assert.equal(n.broker('p2').running, false);
+      // p1's gateway still reaches p1's consensus through p1's broker; p2's cannot reach its own.
+      assert.equal((await rpc(n.rpcUrls[0], 'raft_leader')).result, 'p1');
+      const p2answer = await rpc(n.rpcUrls[1], 'raft_leader');
+      assert.equal(p2answer.result, undefined, `p2 answered ${JSON.stringify(p2answer)} without its broker`);
+
+      await n.revoke(p3.id);
+      await until(() => !alive(p3broker), 10_000, "p3's broker to stop with p3");
+    } finally {
+      await n.destroy();
+    }
+  });
+
   /** Long enough for the stand-in actors to start on a loaded 2-core machine, so the failure is the intended one. */
   const NEVER_READY_MS = 8_000;
 

@@ -113,11 +113,11 @@ export class SafetyViolation extends Error {
   }
 }
 
-export class HarnessError extends Error {
+class HarnessError extends Error {
   override name = 'HarnessError';
 }
 
-export class LivenessFailure extends Error {
+class LivenessFailure extends Error {
   override name = 'LivenessFailure';
 }
 
@@ -128,7 +128,7 @@ interface FinalRecordSeen {
   firstBy: string;
 }
 
-export class SafetyChecker {
+class SafetyChecker {
   readonly finals = new Map<number, FinalRecordSeen>();
   private readonly nextHeight = new Map<string, number>();
 
@@ -498,7 +498,7 @@ export interface SimReport {
 }
 
 /** Liveness bound after healing, from the rounds the nodes reached during the faults. */
-export function livenessBound(scenario: QbftScenario, maxRound: number): number {
+function livenessBound(scenario: QbftScenario, maxRound: number): number {
   const t = scenario.timeoutTicks;
   const f = faultyBound(scenario.validatorCount);
   return t * 2 ** (Math.min(maxRound, 10) + 2) + scenario.heightsAfterHeal * (t * 2 ** (f + 2) + 30) + 100;

@@ -16,7 +16,7 @@ export interface CompiledContract {
   deployedBytecode: string;
 }
 
-export const SIMPLE_STORAGE_SOURCE = `// SPDX-License-Identifier: MIT
+const SIMPLE_STORAGE_SOURCE = `// SPDX-License-Identifier: MIT
 pragma solidity ^0.8.0;
 
 contract SimpleStorage {
@@ -39,7 +39,7 @@ contract SimpleStorage {
 }
 `;
 
-export const REVERTER_SOURCE = `// SPDX-License-Identifier: MIT
+const REVERTER_SOURCE = `// SPDX-License-Identifier: MIT
 pragma solidity ^0.8.0;
 
 contract Reverter {

@@ -44,14 +44,14 @@ export function seededRandom(seed: string): (n: number) => Uint8Array {
   };
 }
 
-export const TAMPERED = /^payload failed to decrypt: ciphertext or key box was altered$/;
+const TAMPERED = /^payload failed to decrypt: ciphertext or key box was altered$/;
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
 const unb64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
 const text = (s: string) => new TextEncoder().encode(s);
 
 /** The same base64 value with one bit of byte `at` flipped. */
-export function flipBit(value: string, at = 0): string {
+function flipBit(value: string, at = 0): string {
   const bytes = unb64(value);
   bytes[at % bytes.length] ^= 0x01;
   return b64(bytes);

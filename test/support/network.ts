@@ -153,6 +153,11 @@ export function addressOf(key: string): string {
 export interface TestNetworkOptions extends StartOptions {
   /** How many deterministic test keys to derive and fund in genesis (default 8). */
   testKeys?: number;
+  /**
+   * Admin URL of the Postgres server to hold the participants' databases (default: the shared one). The launcher
+   * reads it from QUORUM_PG_URL (cli/postgres-admin.ts), so it is set for this test process: one server per file.
+   */
+  postgresUrl?: string;
 }
 
 export function makeProvider(url: string, chainId: number): JsonRpcProvider {
@@ -179,7 +184,8 @@ export class TestNetwork {
   }
 
   static async start(label: string, opts: TestNetworkOptions = {}): Promise<TestNetwork> {
-    const { testKeys: nKeys = 8, ...rest } = opts;
+    const { testKeys: nKeys = 8, postgresUrl, ...rest } = opts;
+    if (postgresUrl) process.env.QUORUM_PG_URL = postgresUrl;
     const keys = deriveKeys(label, nKeys);
     const dir = rest.dir ?? (await mkdtemp(path.join(tmpdir(), `qa-e2e-${label}-`)));
     const dbPrefix = rest.dbPrefix ?? `e2e_${label.replace(/[^a-z0-9]/gi, '').toLowerCase()}_${process.pid}`;

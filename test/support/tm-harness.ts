@@ -55,7 +55,7 @@ export interface TmHarness {
 const level = (process.env.QUORUM_LOG_LEVEL as LogLevel | undefined) ?? 'error';
 const quiet = (participant: string, actor: string): Logger => createLogger({ participant, actor }, level);
 /** Fast retries so recovery tests do not wait long for a peer that comes back. */
-export const TEST_BACKOFF = { baseMs: 50, maxMs: 300 };
+const TEST_BACKOFF = { baseMs: 50, maxMs: 300 };
 
 export async function startTmHarness(opts: { participants: number; name?: string }): Promise<TmHarness> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'quorum-tm-'));

@@ -25,7 +25,6 @@ const common = createLedgerCommon(network);
 const k0 = devKey(0);
 const k1 = devKey(1);
 const a0 = addressOf(k0);
-const a1 = addressOf(k1);
 const ss = compileSimpleStorage();
 const ssIface = new Interface(ss.abi as never);
 const GET = ssIface.encodeFunctionData('get');

@@ -18,7 +18,7 @@ import { createTokenVerifier, parseVerificationKey, type TokenVerifier, type Ver
 const unsetIfEmpty = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const Path = z.preprocess(unsetIfEmpty, z.string().trim().min(1).optional());
 
-export const RpcSecurityEnv = z
+const RpcSecurityEnv = z
   .object({
     QUORUM_RPC_TLS_CERT: Path,
     QUORUM_RPC_TLS_KEY: Path,
@@ -33,7 +33,7 @@ export const RpcSecurityEnv = z
     message: 'QUORUM_RPC_JWT_ISSUER / QUORUM_RPC_JWT_AUDIENCE need QUORUM_RPC_JWT_PUBLIC_KEY_FILE',
   });
 
-export const RpcSecurityConfig = z.object({
+const RpcSecurityConfig = z.object({
   tls: z.object({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
   jwt: z
     .object({

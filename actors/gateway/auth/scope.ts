@@ -19,7 +19,7 @@ export const PRIVATE_METHODS = ['eth_sendRawPrivateTransaction', 'eth_getQuorumP
 /** Methods that change the consensus membership (actors/gateway/rpc/consensus-methods.ts), plus any admin_*. */
 export const ADMIN_METHODS = ['admin_*', 'raft_addPeer', 'raft_addLearner', 'raft_promoteToPeer', 'raft_removePeer', 'istanbul_propose', 'istanbul_discard'] as const;
 
-export const SCOPE_ALIASES: Readonly<Record<string, readonly string[]>> = {
+const SCOPE_ALIASES: Readonly<Record<string, readonly string[]>> = {
   private: PRIVATE_METHODS,
   admin: ADMIN_METHODS,
 };
@@ -44,7 +44,7 @@ export interface Scope {
 const escape = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
 
 /** Expands aliases and drops the `rpc://` prefix; sorted and unique. */
-export function normaliseScope(entries: readonly string[]): string[] {
+function normaliseScope(entries: readonly string[]): string[] {
   const out = new Set<string>();
   for (const raw of entries) {
     const entry = raw.startsWith('rpc://') ? raw.slice('rpc://'.length) : raw;

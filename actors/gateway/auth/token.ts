@@ -13,7 +13,7 @@ import { errors, jwtVerify } from 'jose';
 import { compileScope, ScopeClaim, type Scope } from './scope.js';
 
 /** Clock skew allowed on exp / nbf, in seconds. */
-export const DEFAULT_CLOCK_TOLERANCE_SECONDS = 30;
+const DEFAULT_CLOCK_TOLERANCE_SECONDS = 30;
 
 export type VerificationAlgorithm = 'ES256' | 'ES384' | 'EdDSA' | 'RS256';
 

@@ -12,7 +12,7 @@ import type { CallContext, Method } from './methods.js';
 export type RpcId = string | number | null;
 export type RpcResponse = { jsonrpc: '2.0'; id: RpcId; result: unknown } | { jsonrpc: '2.0'; id: RpcId; error: RpcErrorObject };
 
-export const MAX_BATCH = 1000;
+const MAX_BATCH = 1000;
 
 export interface DispatcherOptions {
   log: Logger;

@@ -13,7 +13,7 @@ import { Attr } from '../../../lib/tracing.js';
 import { NonceSequencer, type NodeAccounts } from '../accounts.js';
 import type { Backend } from '../backend.js';
 import { admitTransaction, decodeRawTransaction, type DecodedTx } from '../tx-admission.js';
-import { RpcCode, RpcError, invalidParams, serverError } from './errors.js';
+import { invalidParams, serverError } from './errors.js';
 import { createConsensusMethods } from './consensus-methods.js';
 import { createPrivateMethods } from './private-methods.js';
 import {
@@ -55,7 +55,7 @@ export interface MethodDeps {
   log?: Logger;
 }
 
-export const CLIENT_VERSION = `quorum-actors/v0.1.0/${process.platform}-${process.arch}/node${process.versions.node}`;
+const CLIENT_VERSION = `quorum-actors/v0.1.0/${process.platform}-${process.arch}/node${process.versions.node}`;
 /** Gas added to an estimate when eth_sendTransaction fills in the gas limit (gas is free; reverts are not). */
 const ESTIMATE_MARGIN_PERCENT = 20n;
 const MAX_FEE_HISTORY_BLOCKS = 1024;

@@ -40,13 +40,6 @@ export function positional<const T extends readonly ZodType[]>(params: unknown, 
   }) as Outputs<T>;
 }
 
-/** Parses one value (a nested object, say) with the same message style. */
-export function parseArg<T>(schema: ZodType<T>, value: unknown, index: number): T {
-  const r = schema.safeParse(value, { error: errorMap });
-  if (!r.success) throw invalidParams(`invalid argument ${index}: ${issuesMessage(r.error)}`);
-  return r.data;
-}
-
 const BLOCK_PARAM_HELP = 'expected a block number (hex quantity), a tag (latest, earliest, pending, safe, finalized) or {blockHash} / {blockNumber}';
 
 const TAGS = new Set(['latest', 'earliest', 'pending', 'safe', 'finalized']);

@@ -9,7 +9,7 @@ import type { Logger } from '../../../lib/logger.js';
 import type { Dispatcher } from './dispatch.js';
 import { RpcCode } from './errors.js';
 
-export const MAX_BODY_BYTES = 5 * 1024 * 1024;
+const MAX_BODY_BYTES = 5 * 1024 * 1024;
 /** How much of an oversized body we read (and throw away) so the client gets its 413. */
 const DISCARD_CAP = 64 * 1024 * 1024;
 const ACCEPTED_CONTENT_TYPES = new Set(['application/json', 'application/json-rpc', 'application/jsonrequest']);

@@ -33,7 +33,7 @@ export interface CallResult {
 }
 
 /** Gas for a call that names none, and the most any call may use. */
-export const CALL_GAS_CAP = 50_000_000n;
+const CALL_GAS_CAP = 50_000_000n;
 
 function callTx(common: Common, req: CallRequest, gas: bigint): TypedTransaction {
   const from = req.from ? new Address(hexToBytes(req.from as `0x${string}`)) : createZeroAddress();

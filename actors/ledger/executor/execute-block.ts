@@ -107,7 +107,7 @@ export interface BlockEnv {
   blockHashFaults(): number;
 }
 
-export const ZERO_HASH = '0x' + '00'.repeat(32);
+const ZERO_HASH = '0x' + '00'.repeat(32);
 
 /** Header fields shared by the execution-time header and the final one. */
 function baseHeaderData(parent: Pick<HeadInfo, 'hash' | 'gasLimit'>, number: bigint, timestamp: bigint, coinbase: Address, extraData: Uint8Array = new Uint8Array(0)) {

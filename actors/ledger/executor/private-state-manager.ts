@@ -14,7 +14,7 @@ import type { StateManagerInterface } from '@ethereumjs/common';
 import { bytesToHex, equalsBytes, type Account, type Address } from '@ethereumjs/util';
 import { BatchingStateManager } from './state-manager.js';
 
-export class PublicStateWriteError extends Error {
+class PublicStateWriteError extends Error {
   constructor(address: Address, what: string) {
     super(`a private transaction cannot write public state (${what} of ${address.toString()})`);
     this.name = 'PublicStateWriteError';

@@ -11,7 +11,7 @@ import type { CallAt, ExecutionEngine, HeadInfo } from './engine.js';
 const MAX_LOG_RANGE = 10_000n;
 const MAX_LOGS = 10_000;
 
-export function resolveTag(tag: BlockTag | undefined, head: bigint): bigint {
+function resolveTag(tag: BlockTag | undefined, head: bigint): bigint {
   if (tag === undefined || tag === 'latest' || tag === 'pending' || tag === 'safe' || tag === 'finalized') return head;
   if (tag === 'earliest') return 0n;
   return BigInt(tag);

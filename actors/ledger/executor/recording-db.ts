@@ -31,7 +31,7 @@ export class MissingStateNodeError extends Error {
  * keccak(RLP('')): the root of an empty trie. It is never stored, yet the trie looks it up when it writes
  * into an empty (storage) trie and expects a plain miss; every other miss is a fault.
  */
-export const EMPTY_TRIE_ROOT_HEX = '56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421';
+const EMPTY_TRIE_ROOT_HEX = '56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421';
 
 function hexToBytes(hex: string): Uint8Array {
   return new Uint8Array(Buffer.from(hex, 'hex'));

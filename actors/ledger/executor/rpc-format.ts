@@ -16,7 +16,7 @@ export interface TxLocation {
 }
 
 /** The gas price a mined tx paid per gas, with base fee 0: legacy/2930 → gasPrice; 1559 → min(maxFee, tip). */
-export function effectiveGasPrice(tx: TypedTransaction, baseFee = 0n): bigint {
+function effectiveGasPrice(tx: TypedTransaction, baseFee = 0n): bigint {
   if ('maxFeePerGas' in tx) {
     const tip = tx.maxPriorityFeePerGas;
     const cap = tx.maxFeePerGas;

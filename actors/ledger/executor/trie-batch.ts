@@ -40,7 +40,7 @@ interface Item {
 
 const EMPTY = new Uint8Array(0);
 
-export function nibbles(key: Uint8Array): Uint8Array {
+function nibbles(key: Uint8Array): Uint8Array {
   const out = new Uint8Array(key.length * 2);
   for (let i = 0; i < key.length; i++) {
     out[2 * i] = key[i] >> 4;
@@ -50,7 +50,7 @@ export function nibbles(key: Uint8Array): Uint8Array {
 }
 
 /** Hex-prefix (compact) encoding of a nibble path. */
-export function hexPrefix(path: Uint8Array | number[], leaf: boolean): Uint8Array {
+function hexPrefix(path: Uint8Array | number[], leaf: boolean): Uint8Array {
   const odd = path.length & 1;
   const out = new Uint8Array((path.length >> 1) + 1);
   const flag = (leaf ? 2 : 0) + odd;

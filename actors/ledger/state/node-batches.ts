@@ -14,9 +14,9 @@ import type { Migration } from '../../../lib/event-store/migrations.js';
 import type { StateKind } from '../../../lib/subjects.js';
 
 /** The public and the private state store keep their batches in tables of their own (one database per participant). */
-export const batchTable = (kind: StateKind) => (kind === 'public' ? 'state_batches' : 'private_state_batches');
+const batchTable = (kind: StateKind) => (kind === 'public' ? 'state_batches' : 'private_state_batches');
 /** Every entry of every indexed batch, by key. */
-export const nodeTable = (kind: StateKind) => (kind === 'public' ? 'state_nodes' : 'private_state_nodes');
+const nodeTable = (kind: StateKind) => (kind === 'public' ? 'state_nodes' : 'private_state_nodes');
 /** One row: the last block whose batch is in nodeTable. */
 const indexTable = (kind: StateKind) => (kind === 'public' ? 'state_indexed' : 'private_state_indexed');
 /** Migration owners: one per store. */

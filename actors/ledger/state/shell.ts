@@ -41,7 +41,7 @@ const RECENT_ROOTS = 4096;
 /** Batches indexed per transaction when catching up (a restart after many blocks, a burst). */
 const INDEX_GROUP = 64;
 
-export function cacheEntriesFromEnv(env: Record<string, string | undefined> = process.env): number {
+function cacheEntriesFromEnv(env: Record<string, string | undefined> = process.env): number {
   const raw = env.QUORUM_STATE_CACHE_ENTRIES;
   if (raw === undefined || raw.trim() === '') return DEFAULT_CACHE_ENTRIES;
   const n = Number(raw);

@@ -44,7 +44,7 @@ export interface AccountFields {
 }
 
 /** The DB key of contract code: 'c' ++ codeHash. */
-export function codeKey(codeHash: Uint8Array): Uint8Array {
+function codeKey(codeHash: Uint8Array): Uint8Array {
   const key = new Uint8Array(33);
   key[0] = 0x63;
   key.set(codeHash, 1);
