@@ -29,6 +29,11 @@ export interface Bus {
   readonly connection: NatsConnection;
   request<T>(subject: string, payload: unknown, reply: ZodType<T>, opts?: { timeoutMs?: number }): Promise<T>;
   publish(subject: string, payload: unknown): void;
+  /**
+   * Resolves true once the broker has read everything published before the call (false after `timeoutMs`):
+   * what an outbox waits for before it marks events published.
+   */
+  published(timeoutMs: number): Promise<boolean>;
   serve<Req, Res>(subject: string, schema: ZodType<Req>, handler: (req: Req, ctx: HandlerContext) => Promise<Res> | Res, opts?: { queue?: string }): void;
   subscribe<T>(subject: string, schema: ZodType<T>, handler: (msg: T, ctx: HandlerContext) => Promise<void> | void): void;
   close(): Promise<void>;
@@ -193,6 +198,10 @@ export function createBus(connection: NatsConnection, scope: Scope, actor: strin
           });
         },
       });
+    },
+
+    published(timeoutMs: number): Promise<boolean> {
+      return link.settled(timeoutMs);
     },
 
     async close(): Promise<void> {

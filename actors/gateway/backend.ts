@@ -38,7 +38,7 @@ import type { Logger } from '../../lib/logger.js';
 import { subjects } from '../../lib/subjects.js';
 import { createLandedIndex, type AbsentMark } from './landed.js';
 import { createLru, type Lru } from './lru.js';
-import { READ_RETRY, isUndelivered, isUnavailable, realClock, retrying, type Clock, type RetryPolicy } from './retry.js';
+import { READ_RETRY, WRITE_RETRY, isUndelivered, isUnavailable, realClock, retrying, type Clock, type RetryPolicy } from './retry.js';
 import { createSubmitBatcher, type SubmitBatcherOptions, type SubmitTx } from './submit-batcher.js';
 import {
   PayloadKey,
@@ -117,7 +117,8 @@ export interface BusBackendOptions {
   log: Logger;
   /**
    * How a read is asked again while its actor is away or busy (default READ_RETRY: ~10 s in all, 2.5 s per
-   * attempt). A read that is still unanswered after it is Unavailable ('temporarily unavailable, retry').
+   * attempt), and a write that reached nobody (default WRITE_RETRY: ~4 s). What is still unanswered after it
+   * is Unavailable ('temporarily unavailable, retry'). Overrides apply to both.
    */
   retry?: Partial<RetryPolicy>;
   /** Submit timeout (ms); consensus may have to forward to the leader. Never sent twice after a timeout. */
@@ -163,6 +164,7 @@ export function createBusBackend(bus: Bus, opts: BusBackendOptions): BusBackend 
   const scope = bus.scope;
   const clock = opts.clock ?? realClock;
   const readPolicy: RetryPolicy = { ...READ_RETRY, ...opts.retry };
+  const writePolicy: RetryPolicy = { ...WRITE_RETRY, ...opts.retry };
   const submitTimeoutMs = opts.submitTimeoutMs ?? 5000;
   const headMaxAgeMs = opts.headMaxAgeMs ?? 2000;
   const staleHeadWaitMs = opts.staleHeadWaitMs ?? 1000;
@@ -184,7 +186,7 @@ export function createBusBackend(bus: Bus, opts: BusBackendOptions): BusBackend 
 
   /** A write (or a request too heavy to repeat): asked again only when it reached no one. */
   const write = <T>(subject: string, payload: unknown, schema: ZodType<T>, what: string, timeoutMs: number): Promise<T> =>
-    retrying(() => askOnce(subject, payload, schema, what, timeoutMs), { policy: readPolicy, retryable: isUndelivered, what, clock });
+    retrying(() => askOnce(subject, payload, schema, what, timeoutMs), { policy: writePolicy, retryable: isUndelivered, what, clock });
 
   const ledger = <T>(query: LedgerQuery, schema: ZodType<T>) => read(subjects.ledgerQuery(scope), query, schema, `ledger ${query.kind}`);
   const state = <T>(stateRead: StateRead, schema: ZodType<T>, kind: StateKind = 'public') =>

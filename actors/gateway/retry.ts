@@ -28,6 +28,13 @@ export interface RetryPolicy {
  */
 export const READ_RETRY: RetryPolicy = { budgetMs: 10_000, attemptTimeoutMs: 2_500, minAttemptMs: 250, firstDelayMs: 50, maxDelayMs: 400 };
 
+/**
+ * Writes that reached nobody (the consensus actor or tm restarting, the broker reconnecting): asked again for
+ * ~4 s in all, which rides out a restart (consensus is back within ~2 s) but answers a client within its
+ * patience when the actor stays away (2 of 4 consensus actors down, say): -32000, retry.
+ */
+export const WRITE_RETRY: RetryPolicy = { budgetMs: 4_000, attemptTimeoutMs: 2_500, minAttemptMs: 250, firstDelayMs: 50, maxDelayMs: 400 };
+
 export interface Clock {
   now(): number;
   sleep(ms: number): Promise<void>;

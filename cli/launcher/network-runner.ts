@@ -82,8 +82,9 @@ export interface StartOptions {
   /** NATS port. Default: a free port. (The shared broker only.) */
   natsPort?: number;
   /**
-   * 'shared' (default): one nats-server for the network. 'per-participant': one per participant, joined as one
-   * cluster; each participant's actors connect to their own. Default from QUORUM_BROKERS.
+   * 'per-participant' (default): one nats-server per participant, joined as one cluster; each participant's
+   * actors connect to their own, so losing a broker is losing one participant, as in a real consortium.
+   * 'shared': one nats-server for the network. Default from QUORUM_BROKERS (per-participant unless 'shared').
    */
   brokers?: 'shared' | 'per-participant';
   /** Wait for readiness before resolving. Default true. */
@@ -437,7 +438,7 @@ async function launch(opts: StartOptions, dir: string, createdDir: boolean): Pro
   // 5. nats-server
   const logDir = path.join(dir, 'logs');
   await mkdir(logDir, { recursive: true });
-  const perParticipant = (opts.brokers ?? (process.env.QUORUM_BROKERS === 'per-participant' ? 'per-participant' : 'shared')) === 'per-participant';
+  const perParticipant = (opts.brokers ?? (process.env.QUORUM_BROKERS === 'shared' ? 'shared' : 'per-participant')) === 'per-participant';
   /** The broker of each participant (in shared mode, the same one for all). */
   const brokers = new Map<string, NatsServer>();
   let cluster: ClusterJoin | undefined;

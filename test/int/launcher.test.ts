@@ -76,8 +76,7 @@ process.on('SIGINT', shutdown);
 const ORPHAN_PARENT = `
 import { startNetwork } from ${JSON.stringify(path.join(DIST_DIR, 'cli/launcher/network-runner.js'))};
 const net = await startNetwork({ participants: 1, distDir: ${JSON.stringify(FAKE_DIST)}, dbPrefix: process.env.PREFIX, readyTimeoutMs: 30000 });
-const natsPid = Number((await import('node:fs')).readFileSync(net.dir + '/logs/nats-server.log', 'utf8').match(/\\[(\\d+)\\][^\\n]*Server is ready/g).pop().match(/\\d+/)[0]);
-console.log(JSON.stringify({ dir: net.dir, pids: [...net.processes().map((p) => p.pid), natsPid] }));
+console.log(JSON.stringify({ dir: net.dir, pids: [...net.processes().map((p) => p.pid), net.broker().pid] }));
 setInterval(() => {}, 1000);
 `;
 

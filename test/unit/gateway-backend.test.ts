@@ -26,6 +26,7 @@ function fakeBus(answer: (subject: string, payload: any) => unknown) {
       return reply.parse(value);
     },
     publish: () => undefined,
+    published: async () => true,
     serve: () => undefined,
     subscribe<T>(subject: string, schema: ZodType<T>, handler: (msg: T, ctx: HandlerContext) => Promise<void> | void) {
       subs.set(subject, (msg) => void handler(schema.parse(msg), { subject, traceparent: null }));

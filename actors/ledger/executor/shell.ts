@@ -52,6 +52,8 @@ const MAX_BATCH_TXS = 5000;
 /** Rows (blocks, txs, logs, ...) stored in one statement at most: ~10 parameters a row stays far below Postgres's 65,535. */
 const ONE_STATEMENT_ROWS = 2000;
 const t = tracer('quorum.executor');
+/** How long marking events published waits for the broker to confirm it has read them. */
+const PUBLISH_CONFIRM_MS = 5_000;
 
 /** The BlockExecuted event of an executed block (the auditor's replay rebuilds it with this same function). */
 export const blockExecutedEvent = (b: ExecutedBlock, source: { raftIndex: number; raftTerm: number }): BlockExecutedEvent => ({
@@ -184,9 +186,19 @@ export async function startExecutor(deps: ExecutorDeps): Promise<{ stop(): Promi
     }
   };
 
+  /**
+   * Events are marked published only once the broker has read them: a message kept by the bus through a broker
+   * outage is sent again after the reconnect, but if this process also died meanwhile, the unmarked events are
+   * what the next start publishes again.
+   */
   const markPublished = async () => {
     const batch = toMark;
     toMark = [];
+    if (batch.length === 0) return;
+    if (!(await bus.published(PUBLISH_CONFIRM_MS))) {
+      toMark = batch.concat(toMark); // the broker is away: marked with the next block's, once it has read them
+      return;
+    }
     await store.markPublished(batch).catch((err) => log.warn('could not mark events published', {}, err));
   };
 
