@@ -15,7 +15,8 @@ import { startPrivatePostgres, type PrivatePostgres } from '../support/private-p
 const WALLETS = 6;
 const TOTAL = 240;
 const SPACING_MS = 40; // ~25 tx/s for ~10 s
-const OUTAGE_AT_MS = 2_500;
+/** The database goes away once this many transactions of the load are acknowledged (about 2.5 s in). */
+const OUTAGE_AFTER_TXS = 60;
 const OUTAGE_MS = 6_000;
 const LOAD: LoadOptions = { spacingMs: SPACING_MS, perTxDeadlineMs: 120_000, sendTimeoutMs: 30_000 };
 
@@ -102,7 +103,7 @@ test('Postgres restarted under resending load: -32000 while away, every actor ba
 
   let probeSent: Sent | undefined;
   try {
-    await sleep(OUTAGE_AT_MS);
+    await waitFor(() => load.sent.length >= OUTAGE_AFTER_TXS, 60_000, `${OUTAGE_AFTER_TXS} transactions acknowledged before the outage`, 20);
     const stoppedAt = Date.now();
     await db.stop('immediate');
     const atStop = new Map(load.errorsSeen);

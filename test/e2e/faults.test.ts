@@ -46,8 +46,8 @@ test('killing the leader’s consensus under load: a new leader, every accepted 
   const plan = await planTransfers(t, wallets, TOTAL, recipients);
   const running = startResendingLoad(t, plan, load);
 
-  // a third of the way in, kill the leader's consensus actor
-  await sleep((TOTAL / 3) * load.spacingMs);
+  // a third of the way in (a third of the load acknowledged), kill the leader's consensus actor
+  await waitFor(() => running.sent.length >= TOTAL / 3, 60_000, `a third of ${TOTAL} transactions acknowledged`, 20);
   const killedAt = Date.now();
   await t.net.kill(leader, 'consensus', 'SIGKILL');
   const others = t.urls.map((_, i) => i).filter((i) => t.participantId(i) !== leader);
