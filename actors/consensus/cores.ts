@@ -12,6 +12,11 @@ export interface ShellCore extends CommandableCore {
   restored(): { final: LoggedBlock[]; inFlight: LoggedBlock[] };
   /** The permission list changed (the network description was edited by the admin). */
   permit(network: NetworkDescription): void;
+  /** Cores that snapshot (Raft): a restart point is due; the shell then stores `takeSnapshot(its summary)`. */
+  snapshotDue?(): boolean;
+  takeSnapshot?(app: unknown): CoreEvent;
+  /** Cores that compact (Raft): whether final blocks no longer in memory are read from its stream. */
+  readonly archived?: boolean;
 }
 
 export interface CoreContext {
@@ -19,6 +24,8 @@ export interface CoreContext {
   secrets: ParticipantSecrets;
   participant: string;
   seed: number;
+  /** Raft snapshot and compaction intervals in entries (raft-core.ts has the defaults). */
+  snapshots?: { every: number; keep: number };
 }
 
 export function createCore(ctx: CoreContext, stored: readonly CoreEvent[]): ShellCore {
@@ -34,6 +41,7 @@ export function createCore(ctx: CoreContext, stored: readonly CoreEvent[]): Shel
           electionTicksMax: params.electionTicksMax,
           heartbeatTicks: params.heartbeatTicks,
           seed: ctx.seed,
+          ...(ctx.snapshots ? { snapshotEvery: ctx.snapshots.every, keepEntries: ctx.snapshots.keep } : {}),
         },
         stored,
         ctx.network.genesis.timestamp,

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { LoggedTx } from './block-data.js';
 import { AdmittedTransaction } from '../../lib/ethereum/transaction-record.js';
 import { decodeEvent, type StoredEvent } from '../../lib/event-store/event-store.js';
+import { HexQuantity } from '../../lib/hex.js';
 
 export const POOL_STREAM = 'consensus-pool';
 
@@ -16,6 +17,19 @@ export const PoolEvents = {
   /** Committed txs our executor refused: their nonces were not used. */
   TransactionsDropped: z.object({ transactions: z.array(LoggedTx.pick({ hash: true, from: true, nonce: true })) }),
 } as const;
+/**
+ * The pool's part of a consensus snapshot (carried as the Raft snapshot's `app`): our own gateway's txs not yet
+ * final, and the pool stream position up to which they account for every event. A restart reads this and the
+ * pool stream after `position` only.
+ */
+export const PoolCheckpoint = z.object({
+  position: z.number().int().nonnegative(),
+  local: z.array(AdmittedTransaction),
+  /** Each sender's next nonce after its final txs: what refuses replays of txs older than the snapshot. */
+  nonces: z.array(z.tuple([z.string(), HexQuantity])).default([]),
+});
+export type PoolCheckpoint = z.infer<typeof PoolCheckpoint>;
+
 export type DroppedTx = z.infer<typeof PoolEvents.TransactionsDropped>['transactions'][number];
 export type ReceivedTx = z.infer<typeof PoolEvents.TransactionsReceived>['transactions'][number];
 

@@ -27,6 +27,9 @@ export interface LoggedTx {
 
 export type AddResult = { ok: true } | { ok: false; reason: string };
 
+/** How many committed hashes the pool remembers (about a minute of traffic at full rate). */
+export const COMMITTED_HASH_WINDOW = 50_000;
+
 export class TxPool {
   private readonly pending = new Map<string, PoolTx>();
   private readonly bySender = new Map<string, Map<bigint, PoolTx>>();
@@ -35,9 +38,16 @@ export class TxPool {
   /** Logged but not yet committed: hash → tx, and per-sender nonces. */
   private readonly inflight = new Map<string, LoggedTx>();
   private readonly inflightBySender = new Map<string, Set<LoggedTx>>();
+  /**
+   * Hashes of recently committed txs, oldest first, at most `committedWindow` of them: nonces already refuse
+   * a replay of an older one (its nonce is used), so the set need not grow with the history.
+   */
   private readonly committedHashes = new Set<string>();
 
-  constructor(private readonly maxSize = 100_000) {}
+  constructor(
+    private readonly maxSize = 100_000,
+    private readonly committedWindow = COMMITTED_HASH_WINDOW,
+  ) {}
 
   get size(): number {
     return this.pending.size;
@@ -132,16 +142,18 @@ export class TxPool {
 
   /** Log entries were truncated: their txs are pending again (when we still hold them). */
   noteTruncated(txs: readonly PoolTx[]): void {
-    for (const t of txs) {
-      this.clearInflight(t.hash);
-      this.add(t);
-    }
+    // All of them leave the log first: while a later nonce of the same sender still counted as in flight, an
+    // earlier one would look too low and be refused.
+    for (const t of txs) this.clearInflight(t.hash);
+    for (const t of txs) this.add(t);
   }
 
   noteCommitted(txs: readonly LoggedTx[]): void {
     for (const t of txs) {
       this.clearInflight(t.hash);
+      this.committedHashes.delete(t.hash); // re-inserted as the newest
       this.committedHashes.add(t.hash);
+      if (this.committedHashes.size > this.committedWindow) this.committedHashes.delete(this.committedHashes.values().next().value!);
       const n = this.committedNonce.get(t.from);
       if (n === undefined || t.nonce + 1n > n) this.committedNonce.set(t.from, t.nonce + 1n);
     }
@@ -163,6 +175,16 @@ export class TxPool {
       const n = this.committedNonce.get(t.from);
       if (n !== undefined && t.nonce < n) this.committedNonce.set(t.from, t.nonce);
     }
+  }
+
+  /** Every sender's next nonce after its committed txs (what a snapshot keeps of the committed history). */
+  committedNonces(): [string, bigint][] {
+    return [...this.committedNonce];
+  }
+
+  /** Restores `committedNonces` from a snapshot, before the blocks after it are noted. */
+  restoreCommittedNonces(entries: readonly (readonly [string, bigint])[]): void {
+    for (const [from, nonce] of entries) this.committedNonce.set(from, nonce);
   }
 
   /** The next nonce a sender may use, counting pending txs: what eth_getTransactionCount('pending') wants. */

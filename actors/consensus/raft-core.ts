@@ -1,25 +1,24 @@
 /**
  * Raft behind the ConsensusCore interface: the pure Raft state machine (raft/) plus the bookkeeping that maps
- * its log onto blocks (which heights are logged, which are final). Still pure: no I/O, no clock.
+ * its log onto blocks (which heights are logged, which are final), snapshots and compaction, and the catch-up
+ * from a peer's blocks after an installed snapshot (block-sync.ts). Still pure: no I/O, no clock.
+ *
+ * Two kinds of snapshot, on purpose: the log in memory is compacted well behind the commit index (followers a
+ * little behind still get entries, executors catching up still get blocks from memory), while the restart
+ * point (SnapshotTaken) is written at the commit index itself, so a restart reads only uncommitted entries
+ * besides what came after it.
  */
-import { z } from 'zod';
-import { parseWith } from '../../lib/bus.js';
 import { CodedError, ErrorCode } from '../../lib/errors.js';
 import { blockOf, LoggedBlock } from './block-data.js';
+import { acceptSynced, SyncedBlocks } from './block-sync.js';
 import { emptyOutput, type CommandResult, type CommandableCore, type CoreEvent, type CoreInput, type CoreOutput, type CoreStatus, type FinalBlock } from './core.js';
-import { createRaft, membership, step, type ConfigChange } from './raft/index.js';
-import { entryAt } from './raft/log.js';
-import { Entry, HardState, RaftMessage } from './raft/messages.js';
-import type { PersistedRaft, RaftInput, RaftOutput, RaftState } from './raft/types.js';
+import { compact, createRaft, membership, snapshotAt, step, type ConfigChange } from './raft/index.js';
+import { entryAt, sliceLog } from './raft/log.js';
+import { Entry, RaftMessage } from './raft/messages.js';
+import type { RaftOutput, RaftState, Snapshot } from './raft/types.js';
+import { foldRaftEvents, gapAfterInstall, RAFT_STREAM, RaftEvents, RaftSnapshotData, snapshotData, type Gap, type SyncedBlock } from './raft-events.js';
 
-export const RAFT_STREAM = 'consensus-raft';
-
-export const RaftEvents = {
-  HardStateChanged: HardState,
-  EntriesAppended: z.object({ entries: z.array(Entry) }),
-  EntriesTruncated: z.object({ fromIndex: z.number().int().positive() }),
-  CommitAdvanced: z.object({ commitIndex: z.number().int().nonnegative() }),
-} as const;
+export { foldRaftEvents, RAFT_STREAM, RaftEvents };
 
 export interface RaftCoreConfig {
   self: string;
@@ -32,56 +31,53 @@ export interface RaftCoreConfig {
   heartbeatTicks: number;
   /** Seeds the election timeouts. */
   seed: number;
+  /** Committed entries between restart points (SnapshotTaken); default SNAPSHOT_EVERY. */
+  snapshotEvery?: number;
+  /** Committed entries kept in memory behind the commit index; default KEEP_ENTRIES. */
+  keepEntries?: number;
 }
 
 /** How many proposed-but-uncommitted blocks the leader allows before it waits. */
 const MAX_INFLIGHT_BLOCKS = 1;
 /** An AppendEntries carries at most this many entries, so a message stays under the broker's max_payload. */
 const MAX_ENTRIES_PER_APPEND = 4;
-
-/** Folds the stored Raft events into what the core restarts from. */
-export function foldRaftEvents(events: readonly CoreEvent[]): PersistedRaft {
-  const decodeEvent = <T>(e: CoreEvent, schema: z.ZodType<T>): T => parseWith(schema, e.payload, `raft event ${e.type}`);
-  let hardState: HardState = { term: 0, votedFor: null };
-  const entries: Entry[] = [];
-  let commitIndex = 0;
-  for (const e of events) {
-    switch (e.type) {
-      case 'HardStateChanged':
-        hardState = decodeEvent(e, RaftEvents.HardStateChanged);
-        break;
-      case 'EntriesTruncated':
-        entries.length = Math.min(entries.length, decodeEvent(e, RaftEvents.EntriesTruncated).fromIndex - 1);
-        break;
-      case 'EntriesAppended':
-        for (const entry of decodeEvent(e, RaftEvents.EntriesAppended).entries) {
-          if (entry.index !== entries.length + 1) throw new Error(`raft log event out of order at index ${entry.index}`);
-          entries.push(entry);
-        }
-        break;
-      case 'CommitAdvanced':
-        commitIndex = Math.max(commitIndex, decodeEvent(e, RaftEvents.CommitAdvanced).commitIndex);
-        break;
-      default:
-        throw new Error(`unknown raft event ${e.type}`);
-    }
-  }
-  return { hardState, entries, commitIndex: Math.min(commitIndex, entries.length) };
-}
+/** A restart reads at most about this many committed entries' events (etcd snapshots every 10,000 by default). */
+export const SNAPSHOT_EVERY = 1000;
+/** Committed entries kept in memory for slow followers and executors (etcd keeps 5,000): blocks are large. */
+export const KEEP_ENTRIES = 1000;
+/** Ticks before a fetch of missing blocks is asked again (of another peer, maybe). */
+const FETCH_RETRY_TICKS = 10;
 
 export class RaftCore implements CommandableCore {
   readonly stream = RAFT_STREAM;
+  /** Final blocks compacted out of memory are read from the stream (raft-archive.ts). */
+  readonly archived = true;
   private state: RaftState;
   /** Raft index → logged entry, not yet committed. */
   private readonly uncommitted = new Map<number, Entry>();
+  /** Height → Raft index of blocks still in the in-memory log (trimmed as it is compacted). */
   private readonly heightToIndex = new Map<number, number>();
+  private lowestMappedHeight = 1;
+  /** Blocks fetched from peers, while the log still reaches them. */
+  private readonly synced = new Map<number, FinalBlock>();
   private lastLoggedHeight = 0;
+  /** The last final block handed to the shell (below an open gap: the last one before it). */
   private committedHeight = 0;
+  private committedTimestamp: number;
   private commitIndex = 0;
   private persistedCommitIndex: number;
   private latestTimestamp: number;
+  /** Commit index of the latest restart point. */
+  private lastSnapshotIndex: number;
+  private gap: Gap | null;
+  /** Final blocks after an open gap: handed out once the gap is filled. */
+  private held: FinalBlock[] = [];
+  private ticksSinceFetch = FETCH_RETRY_TICKS;
+  private fetchRound = 0;
   private readonly restoredFinal: LoggedBlock[] = [];
   private permitted: Set<string>;
+  private readonly snapshotEvery: number;
+  private readonly keepEntries: number;
 
   constructor(
     private readonly config: RaftCoreConfig,
@@ -89,8 +85,11 @@ export class RaftCore implements CommandableCore {
     genesisTimestamp: number,
   ) {
     this.permitted = new Set(config.permitted);
-    const persisted = foldRaftEvents(stored);
-    this.latestTimestamp = genesisTimestamp;
+    this.snapshotEvery = config.snapshotEvery ?? SNAPSHOT_EVERY;
+    this.keepEntries = config.keepEntries ?? KEEP_ENTRIES;
+    const folded = foldRaftEvents(stored);
+    this.latestTimestamp = Math.max(genesisTimestamp, folded.base?.timestamp ?? 0);
+    this.committedTimestamp = this.latestTimestamp;
     this.state = createRaft(
       {
         id: config.self,
@@ -103,34 +102,53 @@ export class RaftCore implements CommandableCore {
         // A participant added after genesis starts with an empty log and learns its membership from it.
         joinExisting: !config.peers.includes(config.self),
       },
-      persisted,
+      folded,
     );
-    for (const entry of persisted.entries) this.onLogged(entry);
-    for (const entry of persisted.entries.slice(0, persisted.commitIndex ?? 0)) {
-      const final = this.onCommitted(entry);
-      if (final) this.restoredFinal.push(final.block);
+    const offset = this.state.log.offset;
+    this.gap = folded.gap;
+    this.committedHeight = this.gap ? this.gap.fromHeight - 1 : (folded.base?.finalHeight ?? 0);
+    this.lastLoggedHeight = folded.base?.finalHeight ?? 0;
+    this.lowestMappedHeight = this.lastLoggedHeight + 1;
+    this.commitIndex = offset;
+    this.lastSnapshotIndex = offset;
+    for (const b of folded.synced) {
+      const final = this.onSynced(b);
+      this.restoredFinal.push(final.block);
     }
-    this.persistedCommitIndex = persisted.commitIndex ?? 0;
+    for (const entry of folded.entries) this.onLogged(entry);
+    for (const entry of sliceLog(this.state.log, offset + 1, folded.commitIndex ?? 0)) {
+      const final = this.onCommitted(entry);
+      if (final && this.gap) this.held.push(final);
+      else if (final) this.restoredFinal.push(final.block);
+    }
+    this.persistedCommitIndex = this.state.commitIndex;
   }
 
   /** Blocks final before the restart (the shell rebuilds its pool's view of used nonces from them). */
   restored(): { final: LoggedBlock[]; inFlight: LoggedBlock[] } {
     const inFlight = [...this.uncommitted.values()].map(blockOf).filter((b): b is LoggedBlock => b !== null);
+    // Final blocks waiting behind a gap are not applied yet: as far as the pool knows, they are in flight.
+    inFlight.push(...this.held.map((f) => f.block));
     return { final: this.restoredFinal.splice(0), inFlight };
   }
 
   step(input: CoreInput): CoreOutput {
     const out = emptyOutput();
-    let raftInput: RaftInput;
+    let raftInput: Parameters<typeof step>[1];
     switch (input.type) {
       case 'tick':
         raftInput = { type: 'tick' };
+        this.askForBlocks(out);
         break;
       case 'propose':
         if (this.proposalHeight() !== input.block.height) return out;
         raftInput = { type: 'propose', data: { kind: 'block', block: input.block } };
         break;
       case 'message': {
+        if ((input.message as { type?: unknown } | null)?.type === 'Blocks') {
+          this.receiveBlocks(input.from, input.message, out);
+          return out;
+        }
         const refusal = this.checkMessage(input.from, input.message);
         if (typeof refusal === 'string') {
           out.refused.push({ from: input.from, reason: refusal });
@@ -143,6 +161,7 @@ export class RaftCore implements CommandableCore {
     const r = step(this.state, raftInput);
     this.state = r.state;
     this.absorb(r.output, out);
+    this.compactMemory();
     return out;
   }
 
@@ -158,12 +177,17 @@ export class RaftCore implements CommandableCore {
         if (e.data.kind === 'block' && !LoggedBlock.safeParse(e.data.block).success) return `malformed block at index ${e.index}`;
       }
     }
+    if (m.type === 'InstallSnapshot' && !RaftSnapshotData.safeParse(m.snapshot.data).success) return 'malformed snapshot data';
     return m;
   }
 
   private absorb(o: RaftOutput, out: CoreOutput): void {
     const events: CoreEvent[] = [];
     if (o.persist.hardState) events.push({ type: 'HardStateChanged', payload: o.persist.hardState });
+    if (o.persist.snapshot) {
+      events.push({ type: 'SnapshotInstalled', payload: { snapshot: o.persist.snapshot, deliveredHeight: this.committedHeight } });
+      out.discarded.push(...this.onInstalled(o.persist.snapshot));
+    }
     if (o.persist.truncateFrom !== undefined) {
       events.push({ type: 'EntriesTruncated', payload: { fromIndex: o.persist.truncateFrom } });
       out.discarded.push(...this.onTruncated(o.persist.truncateFrom));
@@ -177,7 +201,8 @@ export class RaftCore implements CommandableCore {
     }
     for (const entry of o.committed) {
       const final = this.onCommitted(entry);
-      if (final) out.committed.push(final);
+      if (final && this.gap) this.held.push(final);
+      else if (final) out.committed.push(final);
     }
     // The commit index is only a restart hint (a restarted node learns it from the leader anyway), so it rides
     // along with events stored regardless instead of costing a write of its own.
@@ -209,11 +234,25 @@ export class RaftCore implements CommandableCore {
       this.heightToIndex.delete(block.height);
       removed.push(block);
     }
-    this.lastLoggedHeight = this.committedHeight;
+    this.lastLoggedHeight = Math.max(this.committedHeight, this.gap?.toHeight ?? 0, this.held.at(-1)?.block.height ?? 0);
     for (const entry of this.uncommitted.values()) {
       const b = blockOf(entry);
       if (b) this.lastLoggedHeight = Math.max(this.lastLoggedHeight, b.height);
     }
+    return removed;
+  }
+
+  /** A leader's snapshot replaced our log: what we logged past our commit index goes; the gap opens. */
+  private onInstalled(snapshot: Snapshot): LoggedBlock[] {
+    const removed = this.onTruncated(0);
+    const data = snapshotData(snapshot);
+    for (const [height, index] of this.heightToIndex) if (index <= snapshot.index) this.heightToIndex.delete(height);
+    this.gap = gapAfterInstall(snapshot, this.committedHeight);
+    this.commitIndex = snapshot.index;
+    this.lastLoggedHeight = Math.max(this.lastLoggedHeight, data.finalHeight);
+    this.lowestMappedHeight = Math.max(this.lowestMappedHeight, data.finalHeight + 1);
+    this.latestTimestamp = Math.max(this.latestTimestamp, data.timestamp);
+    this.ticksSinceFetch = FETCH_RETRY_TICKS;
     return removed;
   }
 
@@ -222,9 +261,111 @@ export class RaftCore implements CommandableCore {
     this.commitIndex = Math.max(this.commitIndex, entry.index);
     const block = blockOf(entry);
     if (!block) return null;
-    this.committedHeight = block.height;
+    if (!this.gap) {
+      this.committedHeight = block.height;
+      this.committedTimestamp = block.timestamp;
+    }
     return { block, extraData: '0x', position: { term: entry.term, index: entry.index } };
   }
+
+  private onSynced(b: SyncedBlock): FinalBlock {
+    const final: FinalBlock = { block: b.block, extraData: '0x', position: { term: b.term, index: b.index } };
+    this.synced.set(b.block.height, final);
+    this.committedHeight = b.block.height;
+    this.committedTimestamp = b.block.timestamp;
+    return final;
+  }
+
+  // ---- catch-up from a peer's blocks
+
+  /** On ticks while a gap is open: ask the leader (or, in turn, another member) for the blocks we lack. */
+  private askForBlocks(out: CoreOutput): void {
+    if (!this.gap || ++this.ticksSinceFetch < FETCH_RETRY_TICKS) return;
+    this.ticksSinceFetch = 0;
+    const m = membership(this.state);
+    const others = [...m.voters, ...m.learners].filter((p) => p !== this.config.self);
+    const leader = this.state.leaderId;
+    // Mostly the leader (it holds the newest blocks); every third ask another member, in case it cannot answer.
+    const to = leader && leader !== this.config.self && this.fetchRound++ % 3 !== 2 ? leader : others[this.fetchRound++ % Math.max(others.length, 1)];
+    if (!to) return;
+    out.messages.push({ to, message: { type: 'FetchBlocks', from: this.config.self, to, fromHeight: this.gap.fromHeight, toHeight: this.gap.toHeight } });
+  }
+
+  private receiveBlocks(from: string, raw: unknown, out: CoreOutput): void {
+    const parsed = SyncedBlocks.safeParse(raw);
+    if (!parsed.success) return void out.refused.push({ from, reason: 'malformed blocks reply' });
+    if (parsed.data.from !== from) return void out.refused.push({ from, reason: `${from} sent blocks claiming to be from ${parsed.data.from}` });
+    if (!this.gap) return; // a late or duplicate reply
+    const usable = acceptSynced(this.gap, parsed.data.blocks);
+    if (typeof usable === 'string') return void out.refused.push({ from, reason: usable });
+    if (usable.length === 0) return;
+    out.events.push({ type: 'BlocksSynced', payload: { blocks: usable } });
+    for (const b of usable) out.committed.push(this.onSynced(b));
+    const next = this.committedHeight + 1;
+    this.ticksSinceFetch = FETCH_RETRY_TICKS; // ask for the rest at the next tick
+    if (next <= this.gap.toHeight) {
+      this.gap = { ...this.gap, fromHeight: next };
+      return;
+    }
+    this.gap = null;
+    for (const f of this.held.splice(0)) {
+      this.committedHeight = f.block.height;
+      this.committedTimestamp = f.block.timestamp;
+      out.committed.push(f);
+    }
+  }
+
+  // ---- snapshots and compaction
+
+  /** Compacts the in-memory log well behind the commit index (never while a gap is open). */
+  private compactMemory(): void {
+    const s = this.state;
+    if (this.gap || s.commitIndex - s.log.offset < 2 * this.keepEntries) return;
+    const at = s.commitIndex - this.keepEntries;
+    this.state = compact(s, at, this.dataAt(at));
+    for (let h = this.lowestMappedHeight; ; h++) {
+      const index = this.heightToIndex.get(h);
+      if (index === undefined || index > at) break;
+      this.heightToIndex.delete(h);
+      this.lowestMappedHeight = h + 1;
+    }
+    for (const [h, f] of this.synced) if (f.position.index <= at) this.synced.delete(h);
+  }
+
+  /** The last final block at or before a committed index, from the log or the previous snapshot. */
+  private dataAt(index: number): RaftSnapshotData {
+    const s = this.state;
+    for (let i = index; i > s.log.offset; i--) {
+      const b = blockOf(entryAt(s.log, i)!);
+      if (b) return { finalHeight: b.height, timestamp: b.timestamp };
+    }
+    for (let h = this.committedHeight; h > 0 && this.synced.has(h); h--) {
+      const f = this.synced.get(h)!;
+      if (f.position.index <= index) return { finalHeight: h, timestamp: f.block.timestamp };
+    }
+    return s.snapshot ? snapshotData(s.snapshot) : { finalHeight: 0, timestamp: 0 };
+  }
+
+  /** A restart point is due (the shell then stores `takeSnapshot`, after applying what is final). */
+  snapshotDue(): boolean {
+    return !this.gap && this.state.commitIndex - this.lastSnapshotIndex >= this.snapshotEvery;
+  }
+
+  /**
+   * The restart point at the commit index, with the shell's own summary `app` (which must describe the state
+   * after applying every final block so far). The event is all a restart reads besides what follows it.
+   */
+  takeSnapshot(app: unknown): CoreEvent {
+    const s = this.state;
+    if (this.gap) throw new CodedError(ErrorCode.Internal, 'no snapshot while final blocks are missing');
+    const data: RaftSnapshotData = { finalHeight: this.committedHeight, timestamp: this.committedTimestamp };
+    const snapshot = snapshotAt(s, s.commitIndex, data);
+    this.lastSnapshotIndex = s.commitIndex;
+    const entries = sliceLog(s.log, s.commitIndex + 1, s.log.offset + s.log.length);
+    return { type: 'SnapshotTaken', payload: { snapshot, hardState: { term: s.term, votedFor: s.votedFor }, commitIndex: s.commitIndex, entries, app } };
+  }
+
+  // ---- queries
 
   private blocksInFlight(): number {
     let n = 0;
@@ -250,12 +391,25 @@ export class RaftCore implements CommandableCore {
     return this.committedHeight;
   }
 
+  /** Final blocks still in memory; older ones the shell reads from its event store (raft-archive.ts). */
   finalBlock(height: number): FinalBlock | undefined {
     if (height > this.committedHeight) return undefined;
+    const synced = this.synced.get(height);
+    if (synced) return synced;
     const index = this.heightToIndex.get(height);
     const entry = index === undefined ? undefined : entryAt(this.state.log, index);
     const block = entry && blockOf(entry);
     return entry && block ? { block, extraData: '0x', position: { term: entry.term, index: entry.index } } : undefined;
+  }
+
+  /** Final heights [from, to] this node still has to fetch from a peer, or null. */
+  missingBlocks(): { fromHeight: number; toHeight: number } | null {
+    return this.gap && { fromHeight: this.gap.fromHeight, toHeight: this.gap.toHeight };
+  }
+
+  /** The first index the in-memory log still holds (entries before it were compacted). */
+  firstLogIndex(): number {
+    return this.state.log.offset + 1;
   }
 
   private clusterMembers(): { id: string; learner: boolean }[] {

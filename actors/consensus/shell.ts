@@ -14,7 +14,9 @@ import { peerSender, subjects } from '../../lib/subjects.js';
 import type { LoggedBlock } from './block-data.js';
 import { TransactionsDroppedReport } from '../ledger/executor/messages.js';
 import { emptyOutput, mergeOutput, type CoreInput, type CoreOutput, type FinalBlock } from './core.js';
-import { POOL_STREAM, type ReceivedTx } from './events.js';
+import { POOL_STREAM, type PoolCheckpoint, type ReceivedTx } from './events.js';
+import { FetchBlocks } from './block-sync.js';
+import { finalBlocksFrom } from './raft-archive.js';
 import { restoreConsensus, toPoolTx, txsOf } from './restore.js';
 import { forwardChunks, MAX_BLOCK_HEX_CHARS } from './forwarding.js';
 import {
@@ -42,6 +44,8 @@ export interface ConsensusDeps {
   now: () => number;
   /** Seeds the core's randomness (Raft's election timeouts). */
   seed: number;
+  /** Raft snapshot and compaction intervals in entries (defaults in raft-core.ts; tests make them small). */
+  snapshots?: { every: number; keep: number };
   /** Follows the permission list (the network description's participants); returns how to stop following. */
   watchPermissions?: (onChange: (network: NetworkDescription) => void) => () => void;
 }
@@ -69,6 +73,16 @@ export function toCommittedBlock(f: FinalBlock): CommittedBlock {
   };
 }
 
+/** A peer's envelope opened, or refused and logged (wrong key, tampered body, a sender not the signer). */
+export function openPeerMessage(signer: PeerSigner, sender: string, envelope: PeerEnvelope, log: Pick<Logger, 'warn'>): PeerBody | null {
+  try {
+    return signer.open(sender, envelope);
+  } catch (err) {
+    log.warn('refused a consensus message', { sender }, err);
+    return null;
+  }
+}
+
 export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Promise<void> }> {
   const { network, participant: me, bus, store, log, now } = deps;
   const params = network.consensus;
@@ -77,7 +91,16 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
   const signer = new PeerSigner(network, validatorPrivateKey(deps.secrets.validatorPrivateKey));
 
   // ---- restore: the actor's state is the fold of its events
-  const { core, pool, localHashes } = await restoreConsensus(store, { network, secrets: deps.secrets, participant: me, seed: deps.seed }, now());
+  const restored = await restoreConsensus(store, { network, secrets: deps.secrets, participant: me, seed: deps.seed, snapshots: deps.snapshots }, now());
+  const { core, pool, localTxs: localHashes } = restored;
+  /** The pool stream's position our pool accounts for, and local txs being persisted: a snapshot's pool checkpoint. */
+  let poolPosition = restored.poolPosition;
+  const persisting = new Map<string, ReceivedTx>();
+  const poolCheckpoint = (): PoolCheckpoint => ({
+    position: poolPosition,
+    local: [...new Map([...localHashes, ...persisting]).values()],
+    nonces: pool.committedNonces().map(([from, n]) => [from, quantity(n)]),
+  });
   /** The last final blocks, to know sender and nonce of a tx our executor reports as dropped. */
   const recentlyFinal = new Map<number, LoggedBlock>();
   const forwardedAt = new Map<string, number>();
@@ -98,7 +121,8 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
 
   // ---- persistence of pool receipts: acknowledged only once stored
   const receivedCommitter = new GroupCommitter<ReceivedTx>(async (txs) => {
-    await store.append(POOL_STREAM, 'any', [{ type: 'TransactionsReceived', payload: { transactions: txs } }]);
+    const stored = await store.append(POOL_STREAM, 'any', [{ type: 'TransactionsReceived', payload: { transactions: txs } }]);
+    poolPosition = Math.max(poolPosition, stored[stored.length - 1].streamPosition);
   });
 
   const sendPeer = (to: string, body: PeerBody): void => {
@@ -231,6 +255,8 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
         const out = stepBatch(inbox.splice(0), answers);
         if (out.events.length) await store.append(core.stream, 'any', out.events);
         apply(out);
+        // A restart point once every final block so far is applied, so the pool's checkpoint matches it.
+        if (core.snapshotDue?.()) await store.append(core.stream, 'any', [core.takeSnapshot!(poolCheckpoint())]);
         for (const answer of answers) answer();
         // New proposers (a new Raft leader; a changed QBFT validator set) get what our gateway handed us.
         const targets = core.forwardTargets().join(',');
@@ -254,15 +280,12 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
   // ---- inbound
   bus.subscribe(subjects.peerInbound(scope), PeerEnvelope, (envelope, ctx) => {
     const sender = peerSender(ctx.subject);
-    let body;
-    try {
-      body = signer.open(sender, envelope);
-    } catch (err) {
-      log.warn('refused a consensus message', { sender }, err);
-      return;
-    }
+    const body = openPeerMessage(signer, sender, envelope, log);
+    if (!body) return;
     if (body.kind === 'core') {
-      enqueue({ type: 'message', from: sender, message: body.message });
+      const fetch = FetchBlocks.safeParse(body.message);
+      if (fetch.success) void serveBlocks(sender, fetch.data);
+      else enqueue({ type: 'message', from: sender, message: body.message });
       return;
     }
     const t = now();
@@ -290,14 +313,19 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
     // our commit would put a Postgres round trip on every transaction's path. (Should the write fail, the caller
     // is refused yet the transaction may still land; a retry then finds its hash known or its nonce used.)
     forward(candidates);
-    await receivedCommitter.submit(toStore);
-    for (const p of candidates) {
+    for (const tx of toStore) persisting.set(tx.hash, tx);
+    try {
+      await receivedCommitter.submit(toStore);
+    } finally {
+      for (const tx of toStore) persisting.delete(tx.hash);
+    }
+    candidates.forEach((p, i) => {
       const r = pool.add(p);
       if (r.ok) {
         accepted.push(p.hash);
-        localHashes.add(p.hash);
+        localHashes.set(p.hash, toStore[i]);
       } else rejected.push({ hash: p.hash, reason: r.reason });
-    }
+    });
     policy.arrived(candidates.length, t);
     scheduleProposal();
     return { accepted, rejected };
@@ -313,8 +341,9 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
     const wanted = new Set(ev.dropped);
     const dropped = (block?.transactions ?? []).filter((t) => wanted.has(t.hash)).map((t) => ({ hash: t.hash, from: t.from.toLowerCase(), nonce: t.nonce }));
     if (dropped.length === 0) return;
-    await store.append(POOL_STREAM, 'any', [{ type: 'TransactionsDropped', payload: { transactions: dropped } }]);
+    const stored = await store.append(POOL_STREAM, 'any', [{ type: 'TransactionsDropped', payload: { transactions: dropped } }]);
     pool.noteDropped(dropped.map((t) => ({ ...t, nonce: BigInt(t.nonce) })));
+    poolPosition = Math.max(poolPosition, stored[0].streamPosition);
     log.info('nonces of dropped transactions released', { block: ev.number, txs: dropped.length });
   });
 
@@ -334,19 +363,22 @@ export async function startConsensus(deps: ConsensusDeps): Promise<{ stop(): Pro
     new Promise<{ result: unknown }>((resolve, reject) => enqueue({ type: 'command', method: req.method, params: req.params, resolve, reject })),
   );
 
-  bus.serve(subjects.committedRange(scope), CommittedRangeRequest, (req) => {
-    // Bounded by count and by size: a reply must fit in one NATS message (the executor asks again for more).
-    const blocks: CommittedBlock[] = [];
-    let bytes = 0;
-    for (let h = req.fromHeight; h <= core.finalHeight() && blocks.length < req.max && bytes < RANGE_REPLY_BYTES; h++) {
-      const final = core.finalBlock(h);
-      if (!final) break;
-      const committed = toCommittedBlock(final);
-      blocks.push(committed);
-      for (const raw of committed.transactions) bytes += raw.length + 4;
+  // Bounded by count and by size: a reply must fit in one NATS message (the executor asks again for more).
+  // Blocks the core has compacted away are read from its stream (raft-archive.ts).
+  bus.serve(subjects.committedRange(scope), CommittedRangeRequest, async (req) => ({
+    blocks: (await finalBlocksFrom(core, store, req.fromHeight, req.max, RANGE_REPLY_BYTES)).map(toCommittedBlock),
+  }));
+
+  // A peer that installed our snapshot fetches the final blocks below it (block-sync.ts); it checks them.
+  async function serveBlocks(sender: string, req: FetchBlocks): Promise<void> {
+    if (req.from !== sender || req.to !== me) return void log.warn('refused a consensus message', { sender, reason: `a block fetch claiming to be from ${req.from} to ${req.to}` });
+    try {
+      const blocks = await finalBlocksFrom(core, store, req.fromHeight, Math.min(req.toHeight - req.fromHeight + 1, 100), RANGE_REPLY_BYTES);
+      sendPeer(sender, { kind: 'core', message: { type: 'Blocks', from: me, to: sender, blocks: blocks.map((f) => ({ block: f.block, term: f.position.term, index: f.position.index })) } });
+    } catch (err) {
+      log.warn('could not serve final blocks to a peer', { to: sender, fromHeight: req.fromHeight }, err);
     }
-    return { blocks };
-  });
+  }
 
   // ---- time: ticks and re-forwarding (proposals are scheduled by scheduleProposal)
   const ticker = setInterval(() => enqueue({ type: 'tick' }), params.tickMs);

@@ -29,8 +29,6 @@ import type { NetworkDescription } from '../../lib/network/description.js';
 import type { EventLine } from './format.js';
 import type { Divergence } from './report.js';
 
-export { RAFT_STREAM, QBFT_STREAM };
-
 const at = (e: EventLine): Pick<Divergence, 'globalPosition' | 'chain' | 'chainPosition' | 'stream' | 'streamPosition' | 'eventType'> => ({
   globalPosition: e.globalPosition,
   chain: e.chain,
@@ -79,34 +77,41 @@ interface LoggedEntry {
   event: EventLine;
 }
 
-export function raftEvidence(events: readonly EventLine[]): ConsensusEvidence | Divergence {
-  const log: LoggedEntry[] = [];
+function raftEvidence(events: readonly EventLine[]): ConsensusEvidence | Divergence {
+  /** The log by index; entries before an installed snapshot were never in this participant's log. */
+  const log = new Map<number, LoggedEntry>();
+  let lastIndex = 0;
   let commitIndex = 0;
   let commitEvent: EventLine | undefined;
+  let synced = 0;
   for (const e of events) {
     if (e.stream !== RAFT_STREAM) continue;
     switch (e.type) {
       case 'HardStateChanged':
+      // A restart point repeats what the events before it already say (consensus/raft-events.ts).
+      case 'SnapshotTaken':
         break;
       case 'EntriesTruncated': {
         const p = decode(e, RaftEvents.EntriesTruncated);
         if (isDivergence(p)) return p;
         if (p.fromIndex <= commitIndex) return { phase: 'consensus', message: `raft log truncated from index ${p.fromIndex}, below the recorded commit index ${commitIndex}`, ...at(e) };
-        log.length = Math.min(log.length, p.fromIndex - 1);
+        for (let i = p.fromIndex; i <= lastIndex; i++) log.delete(i);
+        lastIndex = Math.min(lastIndex, p.fromIndex - 1);
         break;
       }
       case 'EntriesAppended': {
         const p = decode(e, RaftEvents.EntriesAppended);
         if (isDivergence(p)) return p;
         for (const entry of p.entries) {
-          if (entry.index !== log.length + 1) return { phase: 'consensus', message: `raft entry at index ${entry.index} appended after index ${log.length} (a gap in the log)`, ...at(e) };
+          if (entry.index !== lastIndex + 1) return { phase: 'consensus', message: `raft entry at index ${entry.index} appended after index ${lastIndex} (a gap in the log)`, ...at(e) };
           let block: LoggedBlock | null = null;
           if (entry.data.kind === 'block') {
             const b = LoggedBlock.safeParse(entry.data.block);
             if (!b.success) return { phase: 'consensus', message: `raft entry ${entry.index} carries a malformed block`, ...at(e) };
             block = b.data;
           }
-          log.push({ term: entry.term, index: entry.index, block, event: e });
+          log.set(entry.index, { term: entry.term, index: entry.index, block, event: e });
+          lastIndex = entry.index;
         }
         break;
       }
@@ -119,16 +124,40 @@ export function raftEvidence(events: readonly EventLine[]): ConsensusEvidence | 
         }
         break;
       }
+      case 'SnapshotInstalled': {
+        // The leader's snapshot replaced our log up to its index: our committed entries are part of it (Raft's
+        // safety), what we had beyond our commit index is gone; the blocks we lacked come as BlocksSynced.
+        const p = decode(e, RaftEvents.SnapshotInstalled);
+        if (isDivergence(p)) return p;
+        if (p.snapshot.index < commitIndex) return { phase: 'consensus', message: `a snapshot at index ${p.snapshot.index} installed below the recorded commit index ${commitIndex}`, ...at(e) };
+        for (let i = commitIndex + 1; i <= lastIndex; i++) log.delete(i);
+        lastIndex = p.snapshot.index;
+        commitIndex = p.snapshot.index;
+        commitEvent = e;
+        break;
+      }
+      case 'BlocksSynced': {
+        const p = decode(e, RaftEvents.BlocksSynced);
+        if (isDivergence(p)) return p;
+        for (const b of p.blocks) {
+          if (b.index > commitIndex) return { phase: 'consensus', message: `block ${b.block.height} synced from a peer at raft index ${b.index}, above the installed snapshot (${commitIndex})`, ...at(e) };
+          if (!log.has(b.index)) {
+            log.set(b.index, { term: b.term, index: b.index, block: b.block, event: e });
+            synced += 1;
+          }
+        }
+        break;
+      }
       default:
         return { phase: 'consensus', message: `unknown raft event type ${e.type}`, ...at(e) };
     }
   }
-  if (commitIndex > log.length) {
-    return { phase: 'consensus', message: `recorded commit index ${commitIndex} is beyond the log's last index ${log.length}`, ...(commitEvent ? at(commitEvent) : {}) };
+  if (commitIndex > lastIndex) {
+    return { phase: 'consensus', message: `recorded commit index ${commitIndex} is beyond the log's last index ${lastIndex}`, ...(commitEvent ? at(commitEvent) : {}) };
   }
   const decisions = new Map<number, Decision>();
   const entryOfHeight = new Map<number, LoggedEntry>();
-  for (const entry of log) {
+  for (const entry of [...log.values()].sort((a, b) => a.index - b.index)) {
     if (!entry.block) continue;
     const prev = entryOfHeight.get(entry.block.height);
     if (prev) return { phase: 'consensus', message: `block ${entry.block.height} is in the raft log twice (indexes ${prev.index} and ${entry.index})`, ...at(entry.event) };
@@ -140,6 +169,7 @@ export function raftEvidence(events: readonly EventLine[]): ConsensusEvidence | 
   }
   let afterCommit = 0;
   const notes: string[] = [];
+  if (synced > 0) notes.push(`${synced} block(s) were not replicated into this participant's raft log but fetched from a peer after it installed a leader's snapshot (BlocksSynced): their evidence is the peer's final blocks`);
   return {
     kind: 'raft',
     decisions,
@@ -185,7 +215,7 @@ interface Finalized {
 /** Only recover() is used; the key is any valid one. */
 const recover = secp256k1Crypto('0x' + '00'.repeat(31) + '01').recover;
 
-export function qbftEvidence(events: readonly EventLine[], network: NetworkDescription): ConsensusEvidence | Divergence {
+function qbftEvidence(events: readonly EventLine[], network: NetworkDescription): ConsensusEvidence | Divergence {
   if (network.consensus.type !== 'qbft') throw new Error('not a QBFT network');
   const finals = new Map<number, Finalized>();
   for (const e of events) {

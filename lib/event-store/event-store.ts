@@ -277,6 +277,19 @@ export class EventStore {
     return rows.map(storedEventFromRow);
   }
 
+  /**
+   * The last event of a stream, optionally the last of one type and/or before a stream position: where an
+   * actor that snapshots its state finds its latest snapshot, to read only what follows it.
+   */
+  async lastEvent(stream: string, opts: { type?: string; before?: number } = {}): Promise<StoredEvent | undefined> {
+    const { type, before } = opts;
+    const [row] = await this.sql`select * from events where stream = ${stream}
+      ${type === undefined ? this.sql`` : this.sql`and type = ${type}`}
+      ${before === undefined ? this.sql`` : this.sql`and stream_position < ${before}`}
+      order by stream_position desc limit 1`;
+    return row ? storedEventFromRow(row) : undefined;
+  }
+
   async readAll(fromGlobal = 1, limit = 10_000): Promise<StoredEvent[]> {
     const rows = await this.sql`select * from events where global_position >= ${fromGlobal} order by global_position limit ${limit}`;
     return rows.map(storedEventFromRow);

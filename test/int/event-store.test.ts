@@ -136,3 +136,22 @@ test('appendWith stores events and companion inserts in one statement: all of th
   const chain = await ledger.verifyChain();
   assert.deepEqual([chain.ok, chain.checked], [true, 2]);
 });
+
+test('the last event of a stream, of a type, before a position: where a snapshot is found', async () => {
+  assert.equal(await store.lastEvent('snap-1'), undefined);
+  await store.append('snap-1', 'none', [
+    { type: 'Appended', payload: { n: 1 } },
+    { type: 'Snapshot', payload: { upTo: 1 } },
+    { type: 'Appended', payload: { n: 2 } },
+    { type: 'Snapshot', payload: { upTo: 2 } },
+    { type: 'Appended', payload: { n: 3 } },
+  ]);
+  await store.append('snap-2', 'none', [{ type: 'Snapshot', payload: { other: true } }]);
+  assert.deepEqual((await store.lastEvent('snap-1'))?.payload, { n: 3 });
+  const latest = await store.lastEvent('snap-1', { type: 'Snapshot' });
+  assert.deepEqual([latest?.streamPosition, latest?.payload], [4, { upTo: 2 }]);
+  const earlier = await store.lastEvent('snap-1', { type: 'Snapshot', before: latest!.streamPosition });
+  assert.deepEqual([earlier?.streamPosition, earlier?.payload], [2, { upTo: 1 }]);
+  assert.equal(await store.lastEvent('snap-1', { type: 'Snapshot', before: 2 }), undefined);
+  assert.equal(await store.lastEvent('snap-1', { type: 'Missing' }), undefined);
+});

@@ -6,7 +6,7 @@
  */
 import { entryAt, lastIndexOf } from '../../actors/consensus/raft/log.js';
 import { RaftMessage } from '../../actors/consensus/raft/messages.js';
-import { createRaft, membership, step } from '../../actors/consensus/raft/index.js';
+import { compact, createRaft, membership, step } from '../../actors/consensus/raft/index.js';
 import type {
   ConfigChange,
   Entry,
@@ -17,6 +17,7 @@ import type {
   RaftInput,
   RaftOutput,
   RaftState,
+  Snapshot,
   StepResult,
 } from '../../actors/consensus/raft/types.js';
 import { SimNetwork, SimRandom } from './sim-network.js';
@@ -148,6 +149,12 @@ export class SafetyChecker {
     for (let index = 1; index < this.committed.length; index++) {
       const record = this.committed[index]!;
       if (record.commitTerm >= state.term) continue;
+      // Compacted entries leave only their last term: the one at the compaction point must still match.
+      if (index < state.log.offset) continue;
+      if (index === state.log.offset) {
+        if (record.key.startsWith(`${state.log.offsetTerm}:`)) continue;
+        throw new SafetyViolation('leader-lacks-committed-entry', `${node} leads term ${state.term} with a snapshot at ${index} of term ${state.log.offsetTerm}, committed ${record.key}`);
+      }
       const held = entryAt(state.log, index);
       if (held === undefined || entryKey(held) !== record.key) {
         throw new SafetyViolation(
@@ -189,6 +196,10 @@ export interface SimScenario {
   spareNodes: number;
   /** Per tick: chance the leader is asked for a membership change (0: the configuration never changes). */
   changeRate: number;
+  /** Per node and tick: chance a node compacts its log at (about) its applied index. */
+  compactRate: number;
+  /** Compaction keeps up to this many applied entries (a random number up to it) behind the applied index. */
+  compactKeep: number;
 }
 
 /** Draws a scenario from a seed: cluster size, timing and fault intensity all vary between runs. */
@@ -198,6 +209,10 @@ export function scenarioForSeed(seed: number, faultTicks = 400): SimScenario {
   // Drawn first and apart, so that the fault parameters of a seed do not depend on the membership ones.
   const membershipRandom = new SimRandom(seed ^ 0xc0f1);
   const changes = membershipRandom.chance(0.5);
+  // Drawn apart too. Most runs compact, some aggressively (every few ticks, keeping nothing), so followers that
+  // were down or cut off get snapshots and fetch the entries they lack from peers.
+  const snapshotRandom = new SimRandom(seed ^ 0x5a95);
+  const compacts = snapshotRandom.chance(0.8);
   return {
     seed,
     nodeCount: random.pick([3, 4, 5]),
@@ -216,6 +231,8 @@ export function scenarioForSeed(seed: number, faultTicks = 400): SimScenario {
     proposeRate: 0.1 + random.next() * 0.4,
     spareNodes: changes ? membershipRandom.int(1, 2) : 0,
     changeRate: changes ? 0.01 + membershipRandom.next() * 0.04 : 0,
+    compactRate: compacts ? 0.01 + snapshotRandom.next() * 0.2 : 0,
+    compactKeep: snapshotRandom.pick([0, 0, 2, 8]),
   };
 }
 
@@ -227,11 +244,17 @@ export interface SimOptions {
   trace?: (line: string) => void;
 }
 
-/** What a node's shell would have on disk: exactly what `output.persist` told it, and what it applied. */
+/**
+ * What a node's shell would have on disk: exactly what `output.persist` told it (a snapshot and the entries
+ * after it), and what its application applied (`applied`, index i at i - 1: the ledger's blocks, which peers
+ * serve to a node that installed a snapshot).
+ */
 interface Disk {
   hardState: HardState;
+  snapshot: Snapshot | null;
   entries: Entry[];
   appliedIndex: number;
+  applied: Entry[];
 }
 
 interface SimNode {
@@ -240,7 +263,29 @@ interface SimNode {
   /** null while crashed. */
   state: RaftState | null;
   disk: Disk;
+  /** After a snapshot install: entries up to `upTo` are fetched from peers; later commits wait in `held`. */
+  gap: { upTo: number; term: number; askedAt: number } | null;
+  held: Entry[];
 }
+
+/** The application's catch-up from peers (GoQuorum fetches blocks): not Raft messages, same network. */
+interface FetchEntries {
+  type: 'FetchEntries';
+  from: string;
+  to: string;
+  fromIndex: number;
+  toIndex: number;
+}
+interface FetchedEntries {
+  type: 'FetchedEntries';
+  from: string;
+  to: string;
+  entries: Entry[];
+}
+type SimMessage = RaftMessage | FetchEntries | FetchedEntries;
+/** Entries per fetch reply, and ticks before a fetch is asked again (of another peer, maybe). */
+const FETCH_MAX = 32;
+const FETCH_RETRY_TICKS = 4;
 
 export class HarnessError extends Error {
   override name = 'HarnessError';
@@ -249,11 +294,15 @@ export class HarnessError extends Error {
 export class SimulatedCluster {
   readonly random: SimRandom;
   /** Delivery, delays, duplicates, drops, partitions and the tick clock; its crash flags mirror `state === null`. */
-  readonly network: SimNetwork<RaftMessage>;
+  readonly network: SimNetwork<SimMessage>;
   readonly checker = new SafetyChecker();
   readonly nodes: SimNode[];
   /** Conflicting tails removed from some node's log: proof that the repair path ran. */
   truncations = 0;
+  /** Compactions, snapshots installed from a leader, entries fetched from peers after one. */
+  compactions = 0;
+  installs = 0;
+  fetched = 0;
   private readonly stepFn: StepFn;
   private readonly onCommit: ((node: string, entry: Entry) => void)[] = [];
 
@@ -266,7 +315,7 @@ export class SimulatedCluster {
     const peers = Array.from({ length: scenario.nodeCount }, (_, i) => `n${i + 1}`);
     const spares = Array.from({ length: scenario.spareNodes }, (_, i) => `n${scenario.nodeCount + i + 1}`);
     const ids = [...peers, ...spares];
-    this.network = new SimNetwork<RaftMessage>(this.random, ids, {
+    this.network = new SimNetwork<SimMessage>(this.random, ids, {
       dropRate: scenario.dropRate,
       duplicateRate: scenario.duplicateRate,
       maxDelay: scenario.maxDelay,
@@ -282,7 +331,8 @@ export class SimulatedCluster {
         maxEntriesPerAppend: scenario.maxEntriesPerAppend,
         seed: this.random.seed(),
       };
-      return { id, config, state: createRaft(config), disk: { hardState: { term: 0, votedFor: null }, entries: [], appliedIndex: 0 } };
+      const disk: Disk = { hardState: { term: 0, votedFor: null }, snapshot: null, entries: [], appliedIndex: 0, applied: [] };
+      return { id, config, state: createRaft(config), disk, gap: null, held: [] };
     });
   }
 
@@ -319,8 +369,75 @@ export class SimulatedCluster {
 
   /** One tick of fake time: due messages arrive (in random order), then every live node ticks. */
   tick(): void {
-    for (const { message } of this.network.advance()) this.stepNode(this.node(message.to), { type: 'message', message });
-    for (const node of this.random.shuffle(this.liveNodes())) this.stepNode(node, { type: 'tick' });
+    for (const { message } of this.network.advance()) {
+      const node = this.node(message.to);
+      if (message.type === 'FetchEntries') this.serveFetch(node, message);
+      else if (message.type === 'FetchedEntries') this.receiveFetched(node, message.entries);
+      else this.stepNode(node, { type: 'message', message });
+    }
+    for (const node of this.random.shuffle(this.liveNodes())) {
+      this.stepNode(node, { type: 'tick' });
+      this.askForGap(node);
+      if (this.scenario.compactRate > 0 && this.random.chance(this.scenario.compactRate)) this.compactNode(node);
+    }
+  }
+
+  /** The shell compacts at an index it applied (a few entries behind, maybe), storing the snapshot first. */
+  compactNode(node: SimNode): void {
+    const state = node.state!;
+    const at = Math.min(node.disk.appliedIndex, state.commitIndex) - this.random.int(0, this.scenario.compactKeep);
+    if (at <= state.log.offset) return;
+    node.state = compact(state, at, { appliedBy: node.id, at });
+    const { disk } = node;
+    const dropped = at - (disk.snapshot?.index ?? 0);
+    disk.snapshot = node.state.snapshot;
+    disk.entries = disk.entries.slice(dropped);
+    this.compactions += 1;
+    this.trace(`${node.id} compacts at ${at}`);
+  }
+
+  /** A node with a gap asks a peer (its leader when it knows one) for the entries it lacks. */
+  private askForGap(node: SimNode): void {
+    if (node.gap === null || this.now - node.gap.askedAt < FETCH_RETRY_TICKS) return;
+    const others = this.nodes.filter((n) => n.id !== node.id).map((n) => n.id);
+    const leader = node.state!.leaderId;
+    const to = leader !== null && leader !== node.id && this.random.chance(0.7) ? leader : this.random.pick(others);
+    node.gap.askedAt = this.now;
+    this.network.send(node.id, to, { type: 'FetchEntries', from: node.id, to, fromIndex: node.disk.appliedIndex + 1, toIndex: node.gap.upTo });
+  }
+
+  /** A peer serves what its application applied (its own gap, if any, it cannot serve). */
+  private serveFetch(node: SimNode, m: FetchEntries): void {
+    const upTo = Math.min(m.toIndex, node.disk.appliedIndex, m.fromIndex + FETCH_MAX - 1);
+    const entries = node.disk.applied.slice(m.fromIndex - 1, upTo);
+    this.network.send(node.id, m.from, { type: 'FetchedEntries', from: node.id, to: m.from, entries });
+  }
+
+  /**
+   * What the application can check itself: the entries continue what it applied, contiguously, and the one at
+   * the snapshot's index has the snapshot's term (the safety checker then checks every one against what was
+   * committed). The rest is a stale or duplicate answer, ignored.
+   */
+  private receiveFetched(node: SimNode, entries: readonly Entry[]): void {
+    const gap = node.gap;
+    if (gap === null) return;
+    const usable: Entry[] = [];
+    for (const entry of entries) {
+      if (entry.index <= node.disk.appliedIndex + usable.length) continue;
+      if (entry.index !== node.disk.appliedIndex + usable.length + 1 || entry.index > gap.upTo) break;
+      if (entry.index === gap.upTo && entry.term !== gap.term) throw new HarnessError(`${node.id}: fetched entry ${entry.index} of term ${entry.term}, snapshot says ${gap.term}`);
+      usable.push(entry);
+    }
+    if (usable.length === 0) return;
+    this.fetched += usable.length;
+    gap.askedAt = -FETCH_RETRY_TICKS; // ask for the rest at once
+    this.deliver(node, usable);
+    if (node.disk.appliedIndex === gap.upTo) {
+      node.gap = null;
+      this.trace(`${node.id} caught up to ${gap.upTo} from peers`);
+      const held = node.held.splice(0);
+      this.deliver(node, held);
+    }
   }
 
   propose(id: string, data: EntryData): ProposalResult {
@@ -344,16 +461,24 @@ export class SimulatedCluster {
   restart(id: string, withCommitHint: boolean): void {
     const node = this.node(id);
     if (node.state !== null) return;
-    const commitIndex = withCommitHint ? node.disk.appliedIndex : 0;
+    const { disk } = node;
+    const snapshotIndex = disk.snapshot?.index ?? 0;
+    const commitIndex = withCommitHint ? disk.appliedIndex : 0;
     node.state = createRaft(node.config, {
-      hardState: { ...node.disk.hardState },
-      entries: node.disk.entries.slice(),
+      hardState: { ...disk.hardState },
+      ...(disk.snapshot ? { snapshot: disk.snapshot } : {}),
+      entries: disk.entries.slice(),
       commitIndex,
     });
-    node.disk.appliedIndex = commitIndex;
+    // Without the hint the application forgets what it applied past the snapshot (Raft emits it again); below a
+    // snapshot installed from a leader it still lacks entries, and fetches them again.
+    disk.appliedIndex = withCommitHint ? disk.appliedIndex : Math.min(disk.appliedIndex, snapshotIndex);
+    disk.applied.length = disk.appliedIndex;
+    node.held = [];
+    node.gap = disk.appliedIndex < snapshotIndex ? { upTo: snapshotIndex, term: disk.snapshot!.term, askedAt: -FETCH_RETRY_TICKS } : null;
     this.network.restart(id);
-    this.checker.observeRestart(id, commitIndex);
-    this.trace(`restart ${id} term=${node.disk.hardState.term} last=${node.disk.entries.length} hint=${commitIndex}`);
+    this.checker.observeRestart(id, disk.appliedIndex);
+    this.trace(`restart ${id} term=${disk.hardState.term} snapshot=${snapshotIndex} last=${snapshotIndex + disk.entries.length} hint=${commitIndex}`);
   }
 
   /** Cuts the network into the given groups (nodes not listed form one more group together). */
@@ -383,37 +508,48 @@ export class SimulatedCluster {
   /** Carries out `output.persist` on the node's disk, checking that it is coherent with the node's state. */
   private persist(node: SimNode, output: RaftOutput): void {
     const { disk } = node;
-    const { hardState, truncateFrom, entries } = output.persist;
+    const { hardState, snapshot, truncateFrom, entries } = output.persist;
     if (hardState !== undefined) disk.hardState = { ...hardState };
+    if (snapshot !== undefined) {
+      if (snapshot.index <= disk.appliedIndex) throw new HarnessError(`${node.id}: installs snapshot ${snapshot.index} below applied ${disk.appliedIndex}`);
+      disk.snapshot = snapshot;
+      disk.entries = [];
+      this.installs += 1;
+      node.gap = { upTo: snapshot.index, term: snapshot.term, askedAt: -FETCH_RETRY_TICKS };
+      node.held = [];
+    }
+    const offset = disk.snapshot?.index ?? 0;
     if (truncateFrom !== undefined) {
-      if (truncateFrom > disk.entries.length + 1) throw new HarnessError(`${node.id}: truncate past the end`);
+      if (truncateFrom > offset + disk.entries.length + 1) throw new HarnessError(`${node.id}: truncate past the end`);
+      if (truncateFrom <= offset) throw new HarnessError(`${node.id}: truncate into the snapshot`);
       this.checker.observeTruncation(node.id, truncateFrom);
       this.truncations += 1;
-      disk.entries.length = truncateFrom - 1;
+      disk.entries.length = truncateFrom - offset - 1;
     }
     for (const entry of entries) {
-      if (entry.index !== disk.entries.length + 1) {
-        throw new HarnessError(`${node.id}: persisting index ${entry.index} after ${disk.entries.length}`);
+      if (entry.index !== offset + disk.entries.length + 1) {
+        throw new HarnessError(`${node.id}: persisting index ${entry.index} after ${offset + disk.entries.length}`);
       }
       disk.entries.push(entry);
     }
     // What is on disk must be what the node believes it persisted; otherwise a restart would silently differ.
     const state = node.state!;
     if (
-      disk.entries.length !== lastIndexOf(state.log) ||
+      offset !== state.log.offset ||
+      offset + disk.entries.length !== lastIndexOf(state.log) ||
       disk.hardState.term !== state.term ||
       disk.hardState.votedFor !== state.votedFor
     ) {
       throw new HarnessError(
-        `${node.id}: disk (term ${disk.hardState.term}, vote ${disk.hardState.votedFor}, last ${disk.entries.length}) ` +
+        `${node.id}: disk (term ${disk.hardState.term}, vote ${disk.hardState.votedFor}, last ${offset + disk.entries.length}) ` +
           `differs from state (term ${state.term}, vote ${state.votedFor}, last ${lastIndexOf(state.log)})`,
       );
     }
   }
 
-  private send(node: SimNode, message: RaftMessage): void {
+  private send(node: SimNode, message: SimMessage): void {
     if (message.from !== node.id) throw new HarnessError(`${node.id} sent a message from ${message.from}`);
-    if (this.options.validateMessages) {
+    if (this.options.validateMessages && message.type !== 'FetchEntries' && message.type !== 'FetchedEntries') {
       const parsed = RaftMessage.safeParse(JSON.parse(JSON.stringify(message)));
       if (!parsed.success) throw new HarnessError(`invalid message ${JSON.stringify(message)}: ${parsed.error.message}`);
     }
@@ -422,7 +558,10 @@ export class SimulatedCluster {
 
   private checkCommitQuorum(node: SimNode, state: RaftState, entry: Entry): void {
     const holds = (id: string): boolean => {
-      const held = this.node(id).disk.entries[entry.index - 1];
+      const { disk } = this.node(id);
+      // A snapshot past the index: the node committed it (only committed entries are compacted or sent).
+      if (disk.snapshot !== null && disk.snapshot.index >= entry.index) return disk.snapshot.index > entry.index || disk.snapshot.term === entry.term;
+      const held = disk.entries[entry.index - (disk.snapshot?.index ?? 0) - 1];
       return held !== undefined && held.term === entry.term;
     };
     this.checker.observeLeaderCommit(node.id, entry, membership(state).voters, holds);
@@ -430,14 +569,24 @@ export class SimulatedCluster {
 
   private apply(node: SimNode, state: RaftState, committed: readonly Entry[]): void {
     if (committed.length === 0) return;
-    this.checker.observeCommitted(node.id, state.term, committed);
+    const last = (node.disk.snapshot?.index ?? 0) + node.disk.entries.length;
     for (const entry of committed) {
-      if (entry.index > node.disk.entries.length) {
-        throw new HarnessError(`${node.id}: committed index ${entry.index} was never persisted`);
-      }
+      if (entry.index > last) throw new HarnessError(`${node.id}: committed index ${entry.index} was never persisted`);
+    }
+    // While entries below an installed snapshot are being fetched, later ones wait: applied in order only.
+    if (node.gap !== null) node.held.push(...committed);
+    else this.deliver(node, committed);
+  }
+
+  /** The application applies entries (checked, in order, each once) and keeps them for peers that fetch. */
+  private deliver(node: SimNode, entries: readonly Entry[]): void {
+    if (entries.length === 0) return;
+    this.checker.observeCommitted(node.id, node.state!.term, entries);
+    for (const entry of entries) {
+      node.disk.applied[entry.index - 1] = entry;
       for (const listener of this.onCommit) listener(node.id, entry);
     }
-    node.disk.appliedIndex = committed[committed.length - 1].index;
+    node.disk.appliedIndex = entries[entries.length - 1].index;
   }
 
   private trace(line: string): void {
@@ -454,6 +603,7 @@ export class SimulatedCluster {
           : 'tick';
     const effects = [
       output.persist.hardState ? `hs=${JSON.stringify(output.persist.hardState)}` : '',
+      output.persist.snapshot ? `snapshot@${output.persist.snapshot.index}` : '',
       output.persist.truncateFrom !== undefined ? `trunc>=${output.persist.truncateFrom}` : '',
       output.persist.entries.length ? `+${output.persist.entries.length}e` : '',
       output.committed.length ? `commit ${output.committed[0].index}..${output.committed[output.committed.length - 1].index}` : '',
@@ -481,6 +631,9 @@ export interface SimReport {
   termsWithLeader: number;
   messagesDelivered: number;
   truncations: number;
+  compactions: number;
+  installs: number;
+  fetched: number;
   crashes: number;
   cuts: number;
   /** Membership changes the leader accepted, by type (`removeLeader`: a leader removing itself). */
@@ -549,6 +702,9 @@ export function runScenario(scenario: SimScenario, options: SimOptions = {}): Si
     termsWithLeader: cluster.checker.termsWithLeader,
     messagesDelivered: cluster.messagesDelivered,
     truncations: cluster.truncations,
+    compactions: cluster.compactions,
+    installs: cluster.installs,
+    fetched: cluster.fetched,
     crashes,
     cuts,
     configChanges,

@@ -2,7 +2,7 @@
  * Deterministic simulation of the Raft core: many seeded runs of random faults, each checked for safety on
  * every step and for liveness once the faults stop.
  *
- *   RAFT_SIM_RUNS=<n>   number of seeded runs (default 1000, seeds 1..n)
+ *   RAFT_SIM_RUNS=<n>   number of seeded runs (default 1000, seeds 1..n; the long setting is RAFT_SIM_RUNS=10000)
  *   RAFT_SIM_SEED=<n>   run only that seed (replay a failure)
  *   RAFT_SIM_TRACE=1    with RAFT_SIM_SEED: print every event of the run
  */
@@ -60,12 +60,16 @@ test('random faults never break safety, and the cluster recovers once they stop'
   const crashes = reports.reduce((sum, r) => sum + r.crashes, 0);
   const cuts = reports.reduce((sum, r) => sum + r.cuts, 0);
   const truncations = reports.reduce((sum, r) => sum + r.truncations, 0);
+  const compactions = reports.reduce((sum, r) => sum + r.compactions, 0);
+  const installs = reports.reduce((sum, r) => sum + r.installs, 0);
+  const fetched = reports.reduce((sum, r) => sum + r.fetched, 0);
   const changes: Record<string, number> = {};
   for (const r of reports) for (const [kind, n] of Object.entries(r.configChanges)) changes[kind] = (changes[kind] ?? 0) + n;
   const sizes = [3, 4, 5].map((n) => `${reports.filter((r) => r.nodeCount === n).length}×${n}`).join(' ');
   console.log(
     `raft sim: ${reports.length} runs in ${seconds.toFixed(1)}s; ${committed} entries committed, ` +
-      `${terms} terms with a leader, ${crashes} crashes, ${cuts} partitions, ${truncations} tail truncations; ` +
+      `${terms} terms with a leader, ${crashes} crashes, ${cuts} partitions, ${truncations} tail truncations, ` +
+      `${compactions} compactions, ${installs} snapshots installed, ${fetched} entries fetched from peers; ` +
       `slowest recovery ${worstRecovery} ticks; clusters ${sizes}; membership changes ${JSON.stringify(changes)}`,
   );
   // The runs must exercise the faults, or they prove little.
@@ -74,6 +78,9 @@ test('random faults never break safety, and the cluster recovers once they stop'
     assert.ok(cuts > seeds.length / 2, 'too few partitions across runs');
     assert.ok(committed > seeds.length * 20, 'too few commits across runs');
     assert.ok(truncations > 0, 'no run exercised the repair of a conflicting tail');
+    assert.ok(compactions > seeds.length, 'too few compactions across runs');
+    assert.ok(installs > seeds.length / 20, 'too few snapshots installed across runs');
+    assert.ok(fetched > installs, 'followers that installed a snapshot fetched too few entries from peers');
     for (const n of [3, 4, 5]) assert.ok(reports.some((r) => r.nodeCount === n), `no run over ${n} nodes`);
     for (const kind of ['addLearner', 'addVoter', 'promote', 'remove', 'removeLeader']) {
       assert.ok((changes[kind] ?? 0) > seeds.length / 100, `too few membership changes of kind ${kind}`);
@@ -211,7 +218,7 @@ function learnersCountAsVoters(): StepFn {
  */
 function leaderWithLearnersCutOffFromVoters(stepFn?: StepFn): { before: number; after: number } {
   const cluster = new SimulatedCluster(
-    { ...scenarioForSeed(3), nodeCount: 3, spareNodes: 2, changeRate: 0, dropRate: 0, duplicateRate: 0, maxDelay: 0 },
+    { ...scenarioForSeed(3), nodeCount: 3, spareNodes: 2, changeRate: 0, compactRate: 0, dropRate: 0, duplicateRate: 0, maxDelay: 0 },
     { stepFn },
   );
   for (let i = 0; i < 200 && cluster.leaders().length === 0; i++) cluster.tick();

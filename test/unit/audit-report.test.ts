@@ -75,6 +75,43 @@ describe('replay in memory', () => {
     assert.match(formatOutcome(o), /^OK: /m);
   });
 
+  /**
+   * A follower that installed the leader's snapshot at index 2: its raft stream holds no entry 1 or 2 but the
+   * SnapshotInstalled event and the final blocks it then fetched (BlocksSynced); entry 3 is replicated as usual.
+   */
+  function asSnapshotFollower(data: AuditData, syncedIndex = (i: number) => i): void {
+    const raft = data.events.filter((e) => e.stream === 'consensus-raft');
+    const early = raft.filter((e) => e.type === 'EntriesAppended' && (e.payload as { entries: { index: number }[] }).entries[0].index <= 2);
+    const blocks = early.map((e) => (e.payload as { entries: { term: number; index: number; data: { block: unknown } }[] }).entries[0]).map((x) => ({ block: x.data.block, term: x.term, index: syncedIndex(x.index) }));
+    const drop = new Set([...early, ...raft.filter((e) => e.type === 'CommitAdvanced' && (e.payload as { commitIndex: number }).commitIndex <= 2)]);
+    const firstRaft = data.events.indexOf(raft[0]);
+    const kept = data.events.filter((e) => !drop.has(e));
+    const snapshot = { index: 2, term: 1, config: { index: 0, voters: ['p1', 'p2', 'p3'], learners: [] }, data: { finalHeight: 2 } };
+    const installed = [
+      { ...raft[0], type: 'SnapshotInstalled', payload: { snapshot, deliveredHeight: 0 } },
+      { ...raft[0], type: 'BlocksSynced', payload: { blocks } },
+    ];
+    kept.splice(firstRaft, 0, ...installed);
+    data.events = rehash(kept);
+    const chains: Record<string, { events: number; head: string }> = {};
+    for (const e of data.events) chains[e.chain] = { events: e.chainPosition, head: e.hash };
+    data.end = { ...data.end!, events: data.events.length, chains };
+  }
+
+  it('a follower that installed a snapshot and fetched the blocks it lacked replays, the synced blocks named', async () => {
+    const o = await replayed((data) => asSnapshotFollower(data));
+    assert.equal(o.ok, true, o.divergence && formatDivergence(o.divergence));
+    assert.equal(o.summary.consensusChecked, 3);
+    assert.ok(o.summary.notes.some((n) => /2 block\(s\) .*fetched from a peer after it installed a leader's snapshot/.test(n)), o.summary.notes.join('; '));
+  });
+
+  it('a block "synced" from a peer at an index above the installed snapshot is a consensus divergence', async () => {
+    const o = await replayed((data) => asSnapshotFollower(data, (i) => i + 5));
+    assert.equal(o.ok, false);
+    assert.equal(o.divergence?.phase, 'consensus');
+    assert.match(o.divergence!.message, /synced from a peer at raft index \d+, above the installed snapshot/);
+  });
+
   it('a recorded state root the execution does not give (hashes recomputed): the block, its event, both roots', async () => {
     let at = 0;
     const o = await replayed((data) => {

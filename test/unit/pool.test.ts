@@ -89,3 +89,30 @@ test('a full pool refuses new txs', () => {
   pool.add(tx(A, 1));
   assert.deepEqual(pool.add(tx(A, 2)), { ok: false, reason: 'transaction pool is full' });
 });
+
+test('committed hashes are kept for a window only; nonces still refuse a replay of an older tx', () => {
+  const pool = new TxPool(100, 3);
+  const committed = [0, 1, 2, 3, 4].map((n) => tx(A, n));
+  pool.noteCommitted(committed.map((t) => ({ hash: t.hash, from: t.from, nonce: t.nonce })));
+  assert.deepEqual(committed.map((t) => pool.isCommitted(t.hash)), [false, false, true, true, true], 'the newest 3 only');
+  // The oldest is forgotten as a hash, yet its nonce is used: it cannot come back as pending.
+  assert.deepEqual(pool.add(committed[0]), { ok: false, reason: 'nonce too low' });
+  assert.deepEqual(pool.precheck(committed[1]), { ok: false, reason: 'nonce too low' });
+  assert.equal(pool.size, 0);
+  // A hash committed again (after a drop) becomes the newest and outlives older ones.
+  pool.noteDropped([{ hash: committed[2].hash, from: A, nonce: 2n }]);
+  pool.noteCommitted([{ hash: committed[2].hash, from: A, nonce: 2n }]);
+  const later = tx(B, 0);
+  pool.noteCommitted([{ hash: later.hash, from: B, nonce: 0n }]);
+  assert.deepEqual([committed[2], committed[3], committed[4], later].map((t) => pool.isCommitted(t.hash)), [true, false, true, true]);
+});
+
+test('a truncated entry with several txs of one sender gives every one of them back as pending', () => {
+  const pool = new TxPool();
+  const run = [0, 1, 2, 3].map((n) => tx(A, n));
+  pool.noteLogged(run.map((t) => ({ hash: t.hash, from: t.from, nonce: t.nonce })));
+  assert.equal(pool.size, 0);
+  pool.noteTruncated(run);
+  assert.deepEqual(pool.select(10, 10_000_000n).map((t) => t.nonce), [0n, 1n, 2n, 3n]);
+  assert.deepEqual(pool.localPending().map((t) => t.hash), run.map((t) => t.hash));
+});

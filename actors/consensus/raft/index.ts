@@ -10,8 +10,10 @@ export {
   peersStatus,
   membership,
   raftId,
+  snapshotAt,
 } from './state.js';
 export { step } from './step.js';
+export { compact } from './snapshot.js';
 export {
   AppendEntries,
   AppendEntriesResponse,
@@ -20,7 +22,9 @@ export {
   Entry,
   EntryData,
   HardState,
+  InstallSnapshot,
   RaftMessage,
+  Snapshot,
   RequestVote,
   RequestVoteResponse,
 } from './messages.js';

@@ -9,12 +9,24 @@
  * RequestVote) whatever their own configuration says (§4.1): a node that has not yet received the entry adding
  * a new leader must still follow it, and vote for it if its log is more up to date.
  */
-import type { ConfigChange, Entry } from './messages.js';
+import type { ConfigChange, Entry, Snapshot } from './messages.js';
 import type { RaftLog } from './log.js';
 import type { Configuration, ResolvedRaftConfig } from './types.js';
 
 export function initialConfiguration(config: ResolvedRaftConfig): Configuration {
   return { index: 0, voters: config.peers, learners: config.learners };
+}
+
+/** The configuration a snapshot records (sorted, as every configuration here). */
+export function snapshotConfiguration(snapshot: Snapshot): Configuration {
+  return { index: snapshot.config.index, voters: [...snapshot.config.voters].sort(), learners: [...snapshot.config.learners].sort() };
+}
+
+/** The configurations of a log compacted up to `index`: those before it collapse into the one in effect there. */
+export function compactedConfigs(configs: readonly Configuration[], index: number): readonly Configuration[] {
+  let base = 0;
+  while (base + 1 < configs.length && configs[base + 1].index <= index) base++;
+  return base === 0 ? configs : configs.slice(base);
 }
 
 /**

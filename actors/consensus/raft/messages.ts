@@ -118,10 +118,45 @@ export const AppendEntriesResponse = z.object({
 });
 export type AppendEntriesResponse = z.infer<typeof AppendEntriesResponse>;
 
+/** A configuration as a snapshot records it: the one in effect at the snapshot's index. */
+export const SnapshotConfig = z.object({
+  /** The index of the config entry it came from (0: the initial configuration). */
+  index: Index,
+  voters: z.array(NodeId),
+  learners: z.array(NodeId),
+});
+
+/**
+ * What a compacted prefix of the log leaves (etcd's SnapshotMetadata plus its Data): the last included index
+ * and term, the configuration in effect there, and the application's own small summary (opaque to Raft: the
+ * consensus actor puts its final height there; the blocks themselves are fetched from a peer).
+ */
+export const Snapshot = z.object({
+  index: Index,
+  term: Term,
+  config: SnapshotConfig,
+  data: z.unknown(),
+});
+export type Snapshot = z.infer<typeof Snapshot>;
+
+/**
+ * A leader whose log no longer holds what a follower needs sends its snapshot instead (Raft §7). The follower
+ * answers with an AppendEntriesResponse (success, matchIndex = the snapshot's index).
+ */
+export const InstallSnapshot = z.object({
+  type: z.literal('InstallSnapshot'),
+  from: NodeId,
+  to: NodeId,
+  term: Term,
+  snapshot: Snapshot,
+});
+export type InstallSnapshot = z.infer<typeof InstallSnapshot>;
+
 export const RaftMessage = z.discriminatedUnion('type', [
   RequestVote,
   RequestVoteResponse,
   AppendEntries,
   AppendEntriesResponse,
+  InstallSnapshot,
 ]);
 export type RaftMessage = z.infer<typeof RaftMessage>;

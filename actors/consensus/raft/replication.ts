@@ -23,6 +23,18 @@ export function sendAppend(t: Transition, peer: string, heartbeat = false): void
   const progress = s.progress.get(peer);
   if (progress === undefined) return;
   const prevLogIndex = progress.nextIndex - 1;
+  if (prevLogIndex < s.log.offset && s.snapshot !== null) {
+    // The entries it needs were compacted: the snapshot replaces them (answered like an AppendEntries).
+    send(t, { type: 'InstallSnapshot', from: s.config.id, to: peer, term: s.term, snapshot: s.snapshot });
+    s.progress.set(peer, {
+      ...progress,
+      sentUpTo: s.snapshot.index,
+      awaitingResponse: true,
+      commitSent: s.snapshot.index,
+      sentSinceHeartbeat: progress.sentSinceHeartbeat || !heartbeat,
+    });
+    return;
+  }
   const prevLogTerm = termAt(s.log, prevLogIndex);
   if (prevLogTerm === undefined) {
     throw new RangeError(`nextIndex ${progress.nextIndex} of ${peer} is past the leader's log`);
@@ -113,6 +125,12 @@ export function handleAppendEntries(t: Transition, m: AppendEntries): void {
   s.electionElapsed = 0;
 
   const reply = { type: 'AppendEntriesResponse', from: s.config.id, to: m.from, term: s.term } as const;
+  if (m.prevLogIndex < s.log.offset) {
+    // A delayed request from before we compacted: what we committed matches the leader's log (etcd answers
+    // with its commit index the same way), and the leader sends on from there.
+    send(t, { ...reply, success: true, matchIndex: s.commitIndex });
+    return;
+  }
   if (termAt(s.log, m.prevLogIndex) !== m.prevLogTerm) {
     const hintIndex = lastIndexWithTermAtMost(s.log, Math.min(m.prevLogIndex, lastIndexOf(s.log)), m.prevLogTerm);
     send(t, {

@@ -4,8 +4,8 @@
  * term, its vote, its log and, optionally, how far the shell knows the log was committed.
  */
 import { CodedError, ErrorCode } from '../../../lib/errors.js';
-import { emptyLog, lastIndexOf, lastTermOf, logFromEntries, sliceLog } from './log.js';
-import { configsOfLog, currentConfig, initialConfiguration } from './membership.js';
+import { emptyLog, lastIndexOf, lastTermOf, logFromEntries, sliceLog, termAt } from './log.js';
+import { compactedConfigs, configsOfLog, currentConfig, initialConfiguration, snapshotConfiguration } from './membership.js';
 import { initialRngState, randomInt } from './rng.js';
 import type {
   Entry,
@@ -16,6 +16,7 @@ import type {
   RaftRole,
   RaftState,
   ResolvedRaftConfig,
+  Snapshot,
 } from './types.js';
 
 const DEFAULT_MAX_ENTRIES_PER_APPEND = 64;
@@ -23,8 +24,11 @@ const DEFAULT_MAX_ENTRIES_PER_APPEND = 64;
 export function createRaft(config: RaftConfig, persisted?: PersistedRaft): RaftState {
   const resolved = resolveConfig(config);
   const hardState = persisted?.hardState ?? { term: 0, votedFor: null };
-  const log = persisted === undefined ? emptyLog() : invalidIfThrows(() => logFromEntries(persisted.entries));
-  const commitIndex = persisted?.commitIndex ?? 0;
+  const snapshot = persisted?.snapshot ?? null;
+  const log =
+    persisted === undefined ? emptyLog() : invalidIfThrows(() => logFromEntries(persisted.entries, snapshot?.index ?? 0, snapshot?.term ?? 0));
+  // Everything a snapshot covers was committed (only committed entries are ever compacted).
+  const commitIndex = Math.max(persisted?.commitIndex ?? 0, snapshot?.index ?? 0);
 
   if (!Number.isSafeInteger(hardState.term) || hardState.term < 0) invalid(`bad persisted term ${hardState.term}`);
   // The vote is not checked against any configuration: a node votes for a candidate whose log is more up to
@@ -47,8 +51,9 @@ export function createRaft(config: RaftConfig, persisted?: PersistedRaft): RaftS
     votedFor: hardState.votedFor,
     leaderId: null,
     log,
+    snapshot,
     commitIndex,
-    configs: configsOfLog(initialConfiguration(resolved), log),
+    configs: configsOfLog(snapshot ? snapshotConfiguration(snapshot) : initialConfiguration(resolved), log),
     electionElapsed: 0,
     electionTimeout: timeout.value,
     heartbeatElapsed: 0,
@@ -139,6 +144,19 @@ export function entriesFrom(state: RaftState, index: number, max: number): Entry
 export function membership(state: RaftState): Membership {
   const config = currentConfig(state.configs);
   return { voters: [...config.voters], learners: [...config.learners], pendingChange: config.index > state.commitIndex };
+}
+
+/**
+ * What a snapshot at `index` (committed; held by the log or its compaction point) would record: its term, the
+ * configuration in effect there, and the application's `data`. The log itself is left alone (see `compact`).
+ */
+export function snapshotAt(state: RaftState, index: number, data: unknown): Snapshot {
+  const term = termAt(state.log, index);
+  if (index > state.commitIndex || term === undefined) {
+    throw new CodedError(ErrorCode.Internal, `raft: no snapshot at ${index} (commit ${state.commitIndex}, log from ${state.log.offset})`);
+  }
+  const config = compactedConfigs(state.configs, index)[0];
+  return { index, term, config: { index: config.index, voters: [...config.voters], learners: [...config.learners] }, data };
 }
 
 /** This node's id: what GoQuorum's raft_getRaftId returns. */

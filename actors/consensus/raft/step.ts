@@ -8,6 +8,7 @@ import { currentConfig, isMemberOf, refuseChange } from './membership.js';
 import type { ConfigChange, RaftMessage } from './messages.js';
 import { appendAsLeader, handleAppendEntries, handleAppendEntriesResponse } from './replication.js';
 import { becomeFollower, inLeaderLease } from './roles.js';
+import { handleInstallSnapshot } from './snapshot.js';
 import { tick } from './tick.js';
 import { beginTransition, finishTransition, send, type Transition } from './transition.js';
 import type { EntryData, RaftInput, RaftState, StepResult } from './types.js';
@@ -78,12 +79,12 @@ function receive(t: Transition, m: RaftMessage): void {
     } else if (m.type === 'RequestVoteResponse' && m.preVote && m.granted) {
       // A granted poll carries the term we polled for, which is not ours until we win the pre-vote.
     } else {
-      becomeFollower(s, m.term, m.type === 'AppendEntries' ? m.from : null);
+      becomeFollower(s, m.term, m.type === 'AppendEntries' || m.type === 'InstallSnapshot' ? m.from : null);
     }
   } else if (m.term < s.term) {
     // Tell a stale leader or candidate about the newer term so it steps down; with leases and pre-vote it
     // would otherwise never learn it. Stale answers need no answer.
-    if (m.type === 'AppendEntries') {
+    if (m.type === 'AppendEntries' || m.type === 'InstallSnapshot') {
       send(t, { type: 'AppendEntriesResponse', from: s.config.id, to: m.from, term: s.term, success: false, matchIndex: 0 });
     } else if (m.type === 'RequestVote') {
       send(t, { type: 'RequestVoteResponse', from: s.config.id, to: m.from, term: s.term, preVote: m.preVote, granted: false });
@@ -100,5 +101,7 @@ function receive(t: Transition, m: RaftMessage): void {
       return handleAppendEntries(t, m);
     case 'AppendEntriesResponse':
       return handleAppendEntriesResponse(t, m);
+    case 'InstallSnapshot':
+      return handleInstallSnapshot(t, m);
   }
 }

@@ -4,9 +4,9 @@
  * (what to persist after a truncation, which entries became committed) lives in one place.
  */
 import { CodedError, ErrorCode } from '../../../lib/errors.js';
-import { appendToLog, lastIndexOf, sliceLog, truncateLog } from './log.js';
-import { truncatedConfigs, withEntries } from './membership.js';
-import type { Entry, PeerProgress, ProposalResult, RaftMessage, RaftState, StepResult } from './types.js';
+import { appendToLog, emptyLog, lastIndexOf, sliceLog, truncateLog } from './log.js';
+import { snapshotConfiguration, truncatedConfigs, withEntries } from './membership.js';
+import type { Entry, PeerProgress, ProposalResult, RaftMessage, RaftState, Snapshot, StepResult } from './types.js';
 
 export type Draft = { -readonly [K in Exclude<keyof RaftState, 'votes' | 'progress'>]: RaftState[K] } & {
   votes: Map<string, boolean>;
@@ -20,6 +20,8 @@ export interface Transition {
   /** Entries appended during this step that are still in the log (a later truncation filters them). */
   appended: Entry[];
   truncateFrom: number | undefined;
+  /** A leader's snapshot replaced the log during this step. */
+  installed: Snapshot | undefined;
   proposal: ProposalResult | undefined;
   /** The last index that was durable when the step began: truncating at or below it must reach the disk. */
   readonly durableLastIndex: number;
@@ -34,6 +36,7 @@ export function beginTransition(state: RaftState): Transition {
     committed: [],
     appended: [],
     truncateFrom: undefined,
+    installed: undefined,
     proposal: undefined,
     durableLastIndex: lastIndexOf(state.log),
   };
@@ -47,6 +50,7 @@ export function finishTransition(t: Transition, before: RaftState): StepResult {
     output: {
       persist: {
         ...(hardStateChanged ? { hardState: { term: s.term, votedFor: s.votedFor } } : {}),
+        ...(t.installed === undefined ? {} : { snapshot: t.installed }),
         ...(t.truncateFrom === undefined ? {} : { truncateFrom: t.truncateFrom }),
         entries: t.appended,
       },
@@ -90,4 +94,21 @@ export function commitUpTo(t: Transition, index: number): void {
   if (target <= t.s.commitIndex) return;
   for (const entry of sliceLog(t.s.log, t.s.commitIndex + 1, target)) t.committed.push(entry);
   t.s.commitIndex = target;
+}
+
+/**
+ * Replaces the whole log by a leader's snapshot (its index is past our commit index, and our log does not hold
+ * its last entry): what we held after our commit index was never committed, so it may all go.
+ */
+export function installSnapshot(t: Transition, snapshot: Snapshot): void {
+  if (snapshot.index <= t.s.commitIndex) {
+    throw new CodedError(ErrorCode.Internal, `raft invariant broken: installing snapshot ${snapshot.index} at or below commit ${t.s.commitIndex}`);
+  }
+  t.s.log = emptyLog(snapshot.index, snapshot.term);
+  t.s.configs = [snapshotConfiguration(snapshot)];
+  t.s.snapshot = snapshot;
+  t.s.commitIndex = snapshot.index;
+  t.appended = [];
+  t.truncateFrom = undefined;
+  t.installed = snapshot;
 }

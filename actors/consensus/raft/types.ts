@@ -2,10 +2,10 @@
  * The shapes the Raft core takes and returns. The core is a pure function of (state, input): no clock (time
  * is `tick` inputs), no randomness other than the seeded generator kept in the state, no I/O.
  */
-import type { ConfigChange, Entry, EntryData, HardState, RaftMessage } from './messages.js';
+import type { ConfigChange, Entry, EntryData, HardState, RaftMessage, Snapshot } from './messages.js';
 import type { RaftLog } from './log.js';
 
-export type { ConfigChange, Entry, EntryData, HardState, RaftMessage };
+export type { ConfigChange, Entry, EntryData, HardState, RaftMessage, Snapshot };
 
 export interface RaftConfig {
   id: string;
@@ -51,7 +51,9 @@ export interface ResolvedRaftConfig {
 /** What a node restarts from: exactly what the shell stored from `output.persist`, plus an optional hint. */
 export interface PersistedRaft {
   hardState: HardState;
-  /** The whole log, contiguous from index 1. */
+  /** The latest snapshot: the log before it is compacted away. */
+  snapshot?: Snapshot;
+  /** The log, contiguous from index 1 (or from just after the snapshot). */
   entries: readonly Entry[];
   /**
    * The highest index the shell knows was committed (it stores this after applying `committed`). Entries up
@@ -112,6 +114,8 @@ export interface RaftState {
   /** The leader of `term` when known (this node itself when it leads). */
   readonly leaderId: string | null;
   readonly log: RaftLog;
+  /** What the compacted prefix of the log left (sent to a follower the log no longer serves); null: none. */
+  readonly snapshot: Snapshot | null;
   readonly commitIndex: number;
   /**
    * The configurations the log steps through, derived from the initial one and the config entries in the log
@@ -142,6 +146,12 @@ export type RaftInput =
 export interface PersistInstructions {
   /** Present when term or vote changed. */
   hardState?: HardState;
+  /**
+   * A leader's snapshot was installed: the stored log is replaced by it (every stored entry goes), before
+   * `entries` are appended. The application's state jumps to the snapshot's index: what it had not applied
+   * below it, it fetches from a peer (the consensus actor fetches the final blocks).
+   */
+  snapshot?: Snapshot;
   /** Delete stored entries with index >= truncateFrom before appending `entries`. */
   truncateFrom?: number;
   /** Append after the truncation, in order. */
