@@ -13,7 +13,7 @@
  */
 import { z } from 'zod';
 import { fromHex, toHex } from '../../lib/hex.js';
-import type { StoredEvent } from '../../lib/event-store/event-store.js';
+import { hashedFields, type StoredEvent } from '../../lib/event-store/event-store.js';
 import { NetworkDescription } from '../../lib/network/description.js';
 import { ReceivedPayload } from '../../actors/tm/messages.js';
 
@@ -121,23 +121,7 @@ export type DroppedLine = z.infer<typeof DroppedLine>;
 export type PayloadLine = z.infer<typeof PayloadLine>;
 
 export function eventLine(e: StoredEvent): EventLine {
-  return {
-    kind: 'event',
-    globalPosition: e.globalPosition,
-    chain: e.chain,
-    chainPosition: e.chainPosition,
-    stream: e.stream,
-    streamPosition: e.streamPosition,
-    type: e.type,
-    schemaVersion: e.schemaVersion,
-    payload: e.payload,
-    traceContext: e.traceContext,
-    causationId: e.causationId,
-    correlationId: e.correlationId,
-    recordedAt: e.recordedAt.toISOString(),
-    prevHash: toHex(e.prevHash),
-    hash: toHex(e.hash),
-  };
+  return { kind: 'event', globalPosition: e.globalPosition, ...hashedFields(e), prevHash: toHex(e.prevHash), hash: toHex(e.hash) };
 }
 
 /** Back to the event store's shape, for eventHash. */

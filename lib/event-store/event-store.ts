@@ -51,8 +51,9 @@ export type ExpectedPosition = number | 'any' | 'none';
 
 export const GENESIS_HASH = new Uint8Array(32);
 
-export function eventHash(prevHash: Uint8Array, e: Omit<StoredEvent, 'hash' | 'prevHash' | 'publishSubject' | 'globalPosition'>): Uint8Array {
-  const body = canonicalJson({
+/** The fields an event's hash covers, as plain JSON (the audit export writes the same fields, in this order). */
+export function hashedFields(e: Omit<StoredEvent, 'hash' | 'prevHash' | 'publishSubject' | 'globalPosition'>) {
+  return {
     chain: e.chain,
     chainPosition: e.chainPosition,
     stream: e.stream,
@@ -64,8 +65,11 @@ export function eventHash(prevHash: Uint8Array, e: Omit<StoredEvent, 'hash' | 'p
     causationId: e.causationId,
     correlationId: e.correlationId,
     recordedAt: e.recordedAt.toISOString(),
-  });
-  return new Uint8Array(createHash('sha256').update(prevHash).update(body).digest());
+  };
+}
+
+export function eventHash(prevHash: Uint8Array, e: Omit<StoredEvent, 'hash' | 'prevHash' | 'publishSubject' | 'globalPosition'>): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(prevHash).update(canonicalJson(hashedFields(e))).digest());
 }
 
 type Row = Record<string, unknown>;
