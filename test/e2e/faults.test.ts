@@ -7,10 +7,12 @@ import assert from 'node:assert/strict';
 import { Contract, ContractFactory, Interface, Wallet, type InterfaceAbi } from 'ethers';
 import { compileSimpleStorage } from '../support/contracts.js';
 import { describeValue, q, signLegacy, sleep, useNetwork, waitFor, withDeadline } from '../support/network.js';
+import { membershipRaftTests } from './membership-raft.js';
 import { agreedHead, assertExactlyOnce, assertSameBalances, blockTxs, loadFinished, planTransfers, sendUntilAccepted, startResendingLoad } from '../support/load.js';
 
 const WALLETS = 8;
-const h = useNetwork('faults', { testKeys: WALLETS + 1 });
+// Key WALLETS is the contract's; key WALLETS + 1 is the membership scenario's (run last, on the same network).
+const h = useNetwork('faults', { testKeys: WALLETS + 2 });
 const compiled = compileSimpleStorage();
 const SS = { abi: compiled.abi as InterfaceAbi, bytecode: compiled.bytecode };
 const ssIface = new Interface(SS.abi);
@@ -177,3 +179,6 @@ test('stop and resume from the same dir: the chain is back and takes new transac
     assert.equal(await t.providers[i].getBalance(recipients[1], after.number), balances[1] + 5n, `recipient balance on ${t.participantId(i)}`);
   }
 });
+
+// Then Raft membership on the same network (one network start less for the suite).
+membershipRaftTests(h, WALLETS + 1);

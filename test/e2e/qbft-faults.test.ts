@@ -28,12 +28,14 @@ import { connectActor } from '../../lib/nats/connect.js';
 import { decodeJson, encodeJson } from '../../lib/codec.js';
 import { ConsensusStatus } from '../../actors/consensus/messages.js';
 import { subjects } from '../../lib/subjects.js';
+import { membershipQbftTests } from './membership-qbft.js';
 
 const BLOCK_PERIOD_MS = 300;
 /** Round 0 times out after this; round r after 2^r times it. */
 const REQUEST_TIMEOUT_MS = 1500;
 const h = useNetwork('qbftfaults', {
-  testKeys: 2,
+  // Key 2 is the membership scenario's (run last, on the same network).
+  testKeys: 3,
   consensusType: 'qbft',
   consensus: { blockPeriodMs: BLOCK_PERIOD_MS, requestTimeoutMs: REQUEST_TIMEOUT_MS },
 });
@@ -445,3 +447,6 @@ test('QBFT: forged consensus messages from a compromised, permitted actor are re
     for (const nc of connections) await nc.close().catch(() => {});
   }
 });
+
+// Then QBFT membership on the same network (one network start less for the suite).
+membershipQbftTests(h, 2);

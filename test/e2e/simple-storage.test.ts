@@ -1,10 +1,12 @@
 /**
  * The SimpleStorage walkthrough with ethers v6 against a 4-participant network: deploy through p1,
  * read on every gateway, write through p4, transfers, logs, a mixed load, and agreement of all
- * four participants on the chain and its state.
+ * four participants on the chain and its state; then web3.js v4 against p2 (deploy, call, and set() from a
+ * node-managed account). simple-storage-qbft.test.ts runs all of it again on QBFT.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Web3 } from 'web3';
 import { AbiCoder, Contract, ContractFactory, Interface, Wallet, getAddress, type InterfaceAbi, type TransactionReceipt } from 'ethers';
 import { compileReverter, compileSimpleStorage } from '../support/contracts.js';
 import { RpcError, describeValue, q, signLegacy, useNetwork, waitFor, withDeadline } from '../support/network.js';
@@ -412,4 +414,58 @@ test('a sender that overspends: the tx that fails at execution is dropped, and t
   const receipts = await t.receiptsEverywhere(await t.rpc<string>(1, 'eth_sendRawTransaction', [retry]));
   receipts.forEach((r, i) => assert.equal(r.status, '0x1', `retry on ${t.participantId(i)}`));
   for (let i = 0; i < t.size; i++) assert.equal(await t.providers[i].getBalance(sink), 100n + 1n, `sink balance on ${t.participantId(i)}`);
+});
+
+// ---- web3.js v4 (the other client library dapps use), on the same network ----------------------------------
+
+const WEB3_SS = { abi: compiled.abi as any[], bytecode: compiled.bytecode };
+
+function makeWeb3(url: string): Web3 {
+  const web3 = new Web3(url);
+  web3.transactionPollingInterval = 200;
+  web3.transactionPollingTimeout = 60_000;
+  web3.transactionSendTimeout = 60_000;
+  web3.transactionConfirmationBlocks = 1;
+  web3.transactionBlockTimeout = 1_000; // Raft mints only when there is work: do not count empty blocks
+  return web3;
+}
+
+test('web3.js v4: deploy SimpleStorage through p2 and call get(); set() from a node-managed account', { timeout: 180_000 }, async () => {
+  const t = h.t;
+  const web3 = makeWeb3(t.urls[1]);
+  assert.equal(await web3.eth.getChainId(), BigInt(t.chainId));
+  assert.equal(await web3.eth.getGasPrice(), 0n);
+
+  const account = web3.eth.accounts.privateKeyToAccount(t.testKeys[t.testKeys.length - 1]);
+  web3.eth.accounts.wallet.add(account);
+  const factory = new web3.eth.Contract(WEB3_SS.abi);
+  const deployed = await withDeadline(
+    factory.deploy({ data: WEB3_SS.bytecode, arguments: [42] }).send({ from: account.address, gas: '1000000', gasPrice: '0' }),
+    90_000,
+    'web3 deploy().send() via p2',
+  );
+  const address = deployed.options.address;
+  assert.ok(address && /^0x[0-9a-fA-F]{40}$/.test(address), `deployed address: ${describeValue(address)}`);
+  assert.equal(await deployed.methods.get().call(), 42n, 'get() via web3 on p2');
+
+  // the same contract read through every gateway with web3
+  for (let i = 0; i < t.size; i++) {
+    const w = makeWeb3(t.urls[i]);
+    await t.waitForHeight(i, Number(await web3.eth.getBlockNumber()));
+    const ci: any = new w.eth.Contract(WEB3_SS.abi, address);
+    assert.equal(await ci.methods.get().call(), 42n, `get() via web3 on ${t.participantId(i)}`);
+  }
+
+  // set() from a node-managed account: web3 sends eth_sendTransaction (the key is not in its wallet)
+  const accounts = await web3.eth.getAccounts();
+  assert.ok(accounts.length > 0, 'eth_accounts on p2 is empty');
+  const c = new web3.eth.Contract(WEB3_SS.abi, address);
+  const receipt = await withDeadline(
+    c.methods.set(5).send({ from: accounts[0], gas: '200000', gasPrice: '0' }),
+    90_000,
+    'web3 set(5).send() from a node-managed account via p2',
+  );
+  assert.equal(receipt.status, 1n, `set(5) receipt: ${describeValue(receipt)}`);
+  assert.equal(Object.keys(receipt.events ?? {}).includes('Changed'), true, 'web3 decoded the Changed event');
+  assert.equal(await c.methods.get().call(), 5n);
 });

@@ -1,5 +1,9 @@
 /**
- * A database outage is a short, clear pause (issue #6): the participants' Postgres (a private cluster, never the
+ * The infrastructure fails under load from clients that resend what is refused (issue #6), on one network whose
+ * participants' Postgres is a private cluster: first the database, then the broker and the consensus quorum
+ * (broker-faults.ts).
+ *
+ * A database outage is a short, clear pause: the participants' Postgres (a private cluster, never the
  * shared server) is stopped with `pg_ctl stop -m immediate` under a load whose clients resend refused
  * transactions, kept away for a few seconds and started again. While it is away the gateways answer -32000
  * 'temporarily unavailable, retry', never -32603; after it every actor is back, no acknowledged transaction is
@@ -11,6 +15,7 @@ import { Wallet } from 'ethers';
 import { agreedHead, assertExactlyOnce, assertSameBalances, loadFinished, planTransfers, sendUntilAccepted, startResendingLoad, type LoadOptions, type Sent } from '../support/load.js';
 import { RpcError, signLegacy, sleep, waitFor, TestNetwork } from '../support/network.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../support/private-postgres.js';
+import { BROKER_FAULT_WALLETS, brokerFaultTests } from './broker-faults.js';
 
 const WALLETS = 6;
 const TOTAL = 240;
@@ -25,7 +30,7 @@ let net: TestNetwork | undefined;
 
 before(async () => {
   pg = await startPrivatePostgres('db-outage');
-  net = await TestNetwork.start('dboutage', { testKeys: WALLETS + 1, postgresUrl: pg.url });
+  net = await TestNetwork.start('infrafaults', { testKeys: Math.max(WALLETS + 1, BROKER_FAULT_WALLETS), postgresUrl: pg.url });
 }, { timeout: 240_000 });
 
 after(async () => {
@@ -154,4 +159,11 @@ test('Postgres restarted under resending load: -32000 while away, every actor ba
   // no acknowledged transaction lost, none included twice; all agree on head, state root and balances
   const end = await assertExactlyOnce(t, [...load.sent, probeSent!], { start, diagnostic: (m) => tt.diagnostic(m) });
   await assertSameBalances(t, recipients, end.number);
+});
+
+brokerFaultTests({
+  get t(): TestNetwork {
+    if (!net) throw new Error('the network did not start');
+    return net;
+  },
 });
