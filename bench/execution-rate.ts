@@ -3,7 +3,7 @@
  * transactions executed through ExecutionEngine.executeBlock in blocks of `blockSize` (default 200).
  * Signing, genesis and (for 'set') the contract deployment are outside the measured time.
  *
- *   node dist/bench/execution-rate.js [transfer|set] [count]
+ *   node dist/bench/execution-rate.js [transfer|set] [count] [block size]
  */
 import { ExecutionEngine } from '../actors/ledger/executor/engine.js';
 import { devKey, devNetwork, selector, signLegacyTx, uintWord } from '../test/support/dev-tx.js';
@@ -84,8 +84,9 @@ const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`fil
 if (isMain) {
   const kinds = process.argv[2] ? [process.argv[2] as 'transfer' | 'set'] : (['transfer', 'set'] as const);
   const count = Number(process.argv[3] ?? 1000);
+  const blockSize = Number(process.argv[4] ?? 200);
   for (const kind of kinds) {
-    const d = await measureExecutionRateDetailed(kind, count);
+    const d = await measureExecutionRateDetailed(kind, count, { blockSize });
     console.log(`${kind}: ${d.count} txs in ${d.blocks} blocks, ${d.seconds.toFixed(3)} s (cpu ${d.cpuSeconds.toFixed(3)} s) → ${d.txPerSecond.toFixed(0)} tx/s`);
   }
 }

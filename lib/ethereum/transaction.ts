@@ -160,8 +160,11 @@ export function decodeRawTransaction(bytes: Uint8Array, common: Common): Checked
     return reject('invalid signature');
   }
   if (!isPrivate) {
-    // The sender is asked for several times (admission, runTx, formatting): derive it once.
+    // The sender is asked for several times (admission, runTx, formatting): derive it once. The bytes received
+    // are the canonical encoding (the decoders refuse any other), so they are the serialization: the
+    // transactions root and the block size need not encode every transaction again.
     Object.defineProperty(tx, 'getSenderAddress', { value: () => from });
+    Object.defineProperty(tx, 'serialize', { value: () => bytes });
   }
   Object.freeze(tx);
   if (isPrivate && tx.data.length !== PAYLOAD_HASH_BYTES) {

@@ -37,9 +37,21 @@ export function receiptsRoot(receipts: { receipt: TxReceipt; txType: TypedTransa
   return orderedTrieRoot(receipts.map((r) => encodeReceipt(r.receipt, r.txType)));
 }
 
-/** Block body size as the block package counts it: RLP([header, transactions, uncles, withdrawals]). */
+/** Bytes of an RLP prefix for a payload of `n` bytes (a list's, or a string's longer than one byte). */
+const rlpPrefixLength = (n: number): number => (n <= 55 ? 1 : 1 + Math.ceil(n.toString(16).length / 2));
+
+/**
+ * Block body size as the block package counts it: the length of RLP([header, transactions, uncles, withdrawals]),
+ * computed from the lengths of the parts (each transaction's serialization is already at hand) rather than by
+ * encoding the whole block again. A legacy transaction is its RLP list; a typed one is a byte string of its envelope.
+ */
 export function blockSize(headerRaw: Uint8Array[], txs: TypedTransaction[], withWithdrawals: boolean): number {
-  const body: unknown[] = [headerRaw, txs.map((tx) => (tx.type === 0 ? (tx.raw() as Uint8Array[]) : tx.serialize())), []];
-  if (withWithdrawals) body.push([]);
-  return RLP.encode(body as Parameters<typeof RLP.encode>[0]).length;
+  const header = RLP.encode(headerRaw).length;
+  let txPayload = 0;
+  for (const tx of txs) {
+    const n = tx.serialize().length;
+    txPayload += tx.type === 0 ? n : rlpPrefixLength(n) + n;
+  }
+  const body = header + rlpPrefixLength(txPayload) + txPayload + 1 /* uncles: [] */ + (withWithdrawals ? 1 : 0);
+  return rlpPrefixLength(body) + body;
 }
