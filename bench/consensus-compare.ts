@@ -14,9 +14,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startNetwork, type RunningNetwork } from '../cli/launcher/network-runner.js';
+import type { RunningNetwork } from '../cli/launcher/network-runner.js';
+import { startBenchNetwork } from './network.js';
 import type { ConsensusKind } from '../lib/network/description.js';
-import { databaseName, dropDatabase } from '../cli/postgres-admin.js';
 import { compileSimpleStorage } from '../test/support/contracts.js';
 import { rawWalletKeys } from './private.js';
 import { deriveKeys } from './sign.js';
@@ -57,18 +57,13 @@ async function measure(algorithm: ConsensusKind, bytecode: string): Promise<Algo
   let net: RunningNetwork | undefined;
   try {
     log(`starting a ${participants}-participant ${algorithm} network`);
-    net = await startNetwork({
+    net = await startBenchNetwork({
       dir,
       participants,
       dbPrefix,
       consensusType: algorithm,
       consensus: algorithm === 'qbft' ? { blockPeriodMs: qbftPeriodMs } : undefined,
       fund: [deployer.address, ...keys.map((k) => k.address)],
-      handleSignals: false,
-      readyTimeoutMs: 120_000,
-    }).catch(async (err) => {
-      for (let i = 1; i <= participants; i++) await dropDatabase(databaseName(dbPrefix, `p${i}`)).catch(() => {});
-      throw err;
     });
     const urls = net.rpcUrls;
     const contracts = await deploySimpleStorage(urls, net.network.chainId, deployer, bytecode, 4);

@@ -36,10 +36,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Transaction } from 'ethers';
-import { startNetwork, type RunningNetwork } from '../cli/launcher/network-runner.js';
+import type { RunningNetwork } from '../cli/launcher/network-runner.js';
+import { startBenchNetwork } from './network.js';
 import { LEDGER_HARDFORK } from '../lib/ethereum/chain.js';
 import { DEFAULT_FUND_BALANCE } from '../cli/network/generate.js';
-import { databaseName, dropDatabase } from '../cli/postgres-admin.js';
 import { compileSimpleStorage } from '../test/support/contracts.js';
 import { measureExecutionRate } from './execution-rate.js';
 import { startHardhatNode, type HardhatNode } from './hardhat/node.js';
@@ -256,17 +256,11 @@ async function main(): Promise<void> {
     log(`starting a ${config.participants}-participant network in ${dir}`);
     const t0 = performance.now();
     const dbPrefix = `bench_${process.pid}`;
-    net = await startNetwork({
+    net = await startBenchNetwork({
       dir,
       participants: config.participants,
       dbPrefix,
       fund: [deployer.address, ...senders.map((k) => k.address), ...walletKeys.map((k) => k.address)],
-      handleSignals: false,
-      readyTimeoutMs: 120_000,
-    }).catch(async (err) => {
-      // the launcher keeps the databases of a network in a caller-chosen dir that failed to start: drop ours
-      for (let i = 1; i <= config.participants; i++) await dropDatabase(databaseName(dbPrefix, `p${i}`)).catch(() => {});
-      throw err;
     });
     log(`network ready in ${fmt((performance.now() - t0) / 1000)} s: ${net.rpcUrls.join(' ')}`);
     const urls = net.rpcUrls;

@@ -21,8 +21,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startNetwork, type RunningNetwork } from '../cli/launcher/network-runner.js';
-import { databaseName, dropDatabase } from '../cli/postgres-admin.js';
+import type { RunningNetwork } from '../cli/launcher/network-runner.js';
+import { startBenchNetwork } from './network.js';
 import type { ActorName } from '../lib/network/description.js';
 import { compileSimpleStorage } from '../test/support/contracts.js';
 import { envInt } from './env.js';
@@ -99,18 +99,7 @@ export async function runSoak(): Promise<void> {
   const checkpoints: Checkpoint[] = [];
   try {
     log(`starting a ${participants}-participant ${consensusType} network; ${total} transactions in segments of ${segment}`);
-    net = await startNetwork({
-      dir,
-      participants,
-      dbPrefix,
-      consensusType,
-      fund: [deployer.address, ...keys.map((k) => k.address)],
-      handleSignals: false,
-      readyTimeoutMs: 120_000,
-    }).catch(async (err) => {
-      for (let i = 1; i <= participants; i++) await dropDatabase(databaseName(dbPrefix, `p${i}`)).catch(() => {});
-      throw err;
-    });
+    net = await startBenchNetwork({ dir, participants, dbPrefix, consensusType, fund: [deployer.address, ...keys.map((k) => k.address)] });
     const running = net;
     const urls = running.rpcUrls;
     const contracts = await deploySimpleStorage(urls, running.network.chainId, deployer, bytecode, 4);

@@ -287,12 +287,18 @@ describe('local launcher', () => {
     parent.stdout!.on('data', (d) => (out += d));
     await until(() => out.includes('\n') || parent.exitCode !== null, 40_000, 'orphan parent to start its network');
     const { dir, pids } = JSON.parse(out.trim().split('\n').pop()!) as { dir: string; pids: number[] };
-    assert.equal(pids.length, ACTOR_START_ORDER.length + 1);
-    assert.ok(pids.every(alive));
-    parent.kill('SIGKILL');
-    await until(() => pids.every((p) => !alive(p)), 10_000, 'children to die with their parent');
-    const { dropDatabase } = await import('../../cli/postgres-admin.js');
-    await dropDatabase(`${prefix}c_p1`);
-    await rm(dir, { recursive: true, force: true });
+    try {
+      assert.equal(pids.length, ACTOR_START_ORDER.length + 1);
+      assert.ok(pids.every(alive));
+      parent.kill('SIGKILL');
+      await until(() => pids.every((p) => !alive(p)), 10_000, 'children to die with their parent');
+    } finally {
+      // Whatever failed: nothing of this network outlives the test.
+      parent.kill('SIGKILL');
+      for (const p of pids) if (alive(p)) process.kill(p, 'SIGKILL');
+      const { dropDatabase } = await import('../../cli/postgres-admin.js');
+      await dropDatabase(`${prefix}c_p1`);
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
