@@ -129,17 +129,18 @@ const NODE_ROWS_PER_INSERT = 10_000;
 /**
  * Indexes consecutive batches (in block order, the first right after the indexed height) in one transaction:
  * their entries by key, and the new height. Entries are content-addressed, so one already there is the same.
+ * Returns the entries indexed, keyed by unprefixed lowercase hex (what the store's cache takes).
  */
-export async function indexBatches(sql: Sql, kind: StateKind, batches: readonly BatchRow[]): Promise<void> {
-  if (batches.length === 0) return;
+export async function indexBatches(sql: Sql, kind: StateKind, batches: readonly BatchRow[]): Promise<Map<string, Uint8Array>> {
+  const entries = new Map<string, Uint8Array>();
+  if (batches.length === 0) return entries;
   const rows: { key: Buffer; value: Buffer }[] = [];
-  const seen = new Set<string>();
   for (const b of batches) {
     for (const [k, v] of unpackEntries(b.entries)) {
       const key = Buffer.from(k.buffer, k.byteOffset, k.byteLength);
       const hex = key.toString('hex');
-      if (seen.has(hex)) continue;
-      seen.add(hex);
+      if (entries.has(hex)) continue;
+      entries.set(hex, v);
       rows.push({ key, value: Buffer.from(v.buffer, v.byteOffset, v.byteLength) });
     }
   }
@@ -150,6 +151,7 @@ export async function indexBatches(sql: Sql, kind: StateKind, batches: readonly 
     }
     await tx`update ${tx(indexTable(kind))} set height = ${height.toString()} where height < ${height.toString()}`;
   });
+  return entries;
 }
 
 /** The indexed entries among `keys` (unprefixed lowercase hex), by key. */

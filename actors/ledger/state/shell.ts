@@ -18,7 +18,7 @@ import { subjects, type StateKind } from '../../../lib/subjects.js';
 import { Attr, contextOf, inSpan, tracer } from '../../../lib/tracing.js';
 import { BlockExecuted } from '../executor/messages.js';
 import { StateNodesRequest, StateRead } from './messages.js';
-import { indexBatches, migrationOwner, readBatches, readIndexedHeight, readNodes, readStateRoot, stateMigrations, unpackEntries, type BatchRow } from './node-batches.js';
+import { indexBatches, migrationOwner, readBatches, readIndexedHeight, readNodes, readStateRoot, stateMigrations, type BatchRow } from './node-batches.js';
 import { NodeCache } from './node-cache.js';
 import { readAccount, readCode, readStorage, StateNotAvailableError, type AccountFields } from './trie-reader.js';
 
@@ -64,9 +64,8 @@ export async function startStateStore(deps: StateStoreDeps): Promise<{ stop(): P
     if (group[0].blockNumber !== height + 1n) {
       throw new CodedError(ErrorCode.Internal, `state batches out of order: indexed up to block ${height}, read block ${group[0].blockNumber}`);
     }
-    await indexBatches(sql, kind, group);
+    cache.add(await indexBatches(sql, kind, group));
     for (const b of group) {
-      cache.add([...unpackEntries(b.entries)].map(([k, v]) => [Buffer.from(k).toString('hex'), v] as [string, Uint8Array]));
       roots.set(b.blockNumber, b.stateRoot);
       roots.delete(b.blockNumber - BigInt(RECENT_ROOTS));
     }
